@@ -1,0 +1,44 @@
+"""filmrec_toolkit: language-model embeddings, profiles, recommendations and audits for films.
+
+Every public name of the subpackages is re-exported here (``ft.load_movielens``,
+``ft.TextEncoder``, ``ft.EASE``, ``ft.audit`` ...). ``widgets`` (ipywidgets) and
+``scale`` (dask) are imported lazily, on first use of one of their names.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+from . import audit, datasets, features, metrics, plots, profiles, recommenders
+from .audit import *  # noqa: F401,F403
+from .datasets import *  # noqa: F401,F403
+from .exceptions import ChecksumError, NotFittedError, UnknownIdError
+from .features import *  # noqa: F401,F403
+from .metrics import *  # noqa: F401,F403
+from .plots import *  # noqa: F401,F403
+from .profiles import *  # noqa: F401,F403
+from .recommenders import *  # noqa: F401,F403
+
+__version__ = "0.1.0"
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+_LAZY = {"widgets": ("UserInspector", "SegmentExplorer"),
+         "scale": ("embed_items_distributed", "recommend_distributed", "evaluate_distributed",
+                   "make_synthetic_interactions", "local_client")}
+
+__all__ = sorted({
+    "ChecksumError", "NotFittedError", "UnknownIdError",
+    *audit.__all__, *datasets.__all__, *features.__all__, *metrics.__all__, *plots.__all__,
+    *profiles.__all__, *recommenders.__all__, *(n for names in _LAZY.values() for n in names),
+})
+
+
+def __getattr__(name: str):
+    for module, names in _LAZY.items():
+        if name == module:
+            return importlib.import_module(f".{module}", __name__)
+        if name in names:
+            return getattr(importlib.import_module(f".{module}", __name__), name)
+    raise AttributeError(f"module 'filmrec_toolkit' has no attribute {name!r}")

@@ -1,0 +1,26 @@
+"""Data: MovieLens loaders, the shared Dataset and its vocabularies, splits."""
+
+from .dataset import Dataset, ensure_dataset
+from .movielens import (
+    NAMES,
+    download_movielens,
+    load_movielens,
+    load_movielens_from_path,
+    pack_folder,
+)
+from .splits import (
+    global_time_split,
+    leave_last_one_out,
+    random_split,
+    recbole_split_sizes,
+    stratified_split,
+    temporal_split,
+    user_random_split,
+)
+from .vocab import Vocabulary
+
+__all__ = [
+    "NAMES", "Dataset", "Vocabulary", "download_movielens", "ensure_dataset", "global_time_split",
+    "leave_last_one_out", "load_movielens", "load_movielens_from_path", "pack_folder", "random_split",
+    "recbole_split_sizes", "stratified_split", "temporal_split", "user_random_split",
+]

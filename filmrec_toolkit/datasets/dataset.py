@@ -1,0 +1,345 @@
+"""The :class:`Dataset`: ratings, vocabularies, a users x items CSR and aligned tables."""
+
+from __future__ import annotations
+
+import logging
+from typing import Iterable, Literal, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .._config import ITEM_COL, RATING_COL, TIMESTAMP_COL, USER_COL
+from .vocab import Vocabulary
+
+logger = logging.getLogger(__name__)
+
+_DUPLICATE_POLICIES = ("raise", "last", "first", "mean")
+
+
+def _validate_ratings(ratings: pd.DataFrame, duplicates: str) -> pd.DataFrame:
+    if not isinstance(ratings, pd.DataFrame):
+        raise TypeError(f"ratings must be a pandas DataFrame, got {type(ratings).__name__}.")
+    if len(ratings) == 0:
+        raise ValueError("ratings is empty: a Dataset needs at least one (user_id, item_id, rating) row.")
+    missing = [c for c in (USER_COL, ITEM_COL, RATING_COL) if c not in ratings.columns]
+    if missing:
+        hint = " For implicit feedback add a constant column: ratings['rating'] = 1.0." if missing == [RATING_COL] else ""
+        raise ValueError(
+            f"ratings is missing required column(s) {missing}; it has {list(ratings.columns)}. "
+            f"Rename your columns to {USER_COL!r}, {ITEM_COL!r}, {RATING_COL!r}.{hint}"
+        )
+    for col in (USER_COL, ITEM_COL):
+        if ratings[col].isna().any():
+            bad = int(ratings[col].isna().sum())
+            raise ValueError(f"ratings[{col!r}] has {bad} missing value(s); drop or fill those rows first.")
+    rating = ratings[RATING_COL]
+    if not pd.api.types.is_numeric_dtype(rating) or pd.api.types.is_bool_dtype(rating):
+        converted = pd.to_numeric(rating, errors="coerce")
+        bad = rating[converted.isna() & rating.notna()]
+        raise ValueError(
+            f"ratings[{RATING_COL!r}] must be numeric, got dtype {rating.dtype} with values such as "
+            f"{bad.head(3).tolist()}; convert it with pd.to_numeric first."
+        )
+    if rating.isna().any() or not np.isfinite(rating.to_numpy(dtype=float)).all():
+        bad = int((~np.isfinite(rating.to_numpy(dtype=float))).sum())
+        raise ValueError(f"ratings[{RATING_COL!r}] has {bad} NaN or infinite value(s); drop or fill them first.")
+    if TIMESTAMP_COL in ratings.columns and ratings[TIMESTAMP_COL].isna().any():
+        raise ValueError(f"ratings[{TIMESTAMP_COL!r}] has missing values; drop the column or fill them.")
+
+    if duplicates not in _DUPLICATE_POLICIES:
+        raise ValueError(f"duplicates={duplicates!r} is not one of {_DUPLICATE_POLICIES}.")
+    dup_mask = ratings.duplicated([USER_COL, ITEM_COL], keep=False)
+    if dup_mask.any():
+        if duplicates == "raise":
+            example = ratings.loc[dup_mask, [USER_COL, ITEM_COL]].head(3).to_dict("records")
+            raise ValueError(
+                f"ratings has {int(dup_mask.sum())} rows with a repeated (user_id, item_id) pair, e.g. {example}. "
+                "Pass duplicates='last', 'first' or 'mean' to resolve them explicitly."
+            )
+        if duplicates in ("last", "first"):
+            ratings = ratings.drop_duplicates([USER_COL, ITEM_COL], keep=duplicates)
+        else:  # mean of ratings, latest timestamp
+            agg = {RATING_COL: "mean"}
+            if TIMESTAMP_COL in ratings.columns:
+                agg[TIMESTAMP_COL] = "max"
+            first = ratings.drop_duplicates([USER_COL, ITEM_COL], keep="first")
+            means = ratings.groupby([USER_COL, ITEM_COL], sort=False).agg(agg).reset_index()
+            ratings = first.drop(columns=list(agg)).merge(means, on=[USER_COL, ITEM_COL], how="left")
+        logger.info("resolved %d duplicated rating rows with duplicates=%r", int(dup_mask.sum()), duplicates)
+    return ratings
+
+
+def _align_table(table: pd.DataFrame | None, vocab: Vocabulary, key: str, name: str) -> pd.DataFrame:
+    """Return ``table`` with one row per vocabulary id, in row order."""
+    if table is None:
+        return pd.DataFrame({key: vocab.ids})
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"{name} must be a pandas DataFrame or None, got {type(table).__name__}.")
+    if key not in table.columns:
+        raise ValueError(f"{name} is missing required column {key!r}; it has {list(table.columns)}.")
+    if table[key].duplicated().any():
+        dup = table.loc[table[key].duplicated(), key].head(5).tolist()
+        raise ValueError(f"{name}[{key!r}] has duplicated ids, e.g. {dup}; each id must appear once.")
+    aligned = table.set_index(key).reindex(vocab.index)
+    aligned.index.name = key
+    return aligned.reset_index()
+
+
+class Dataset:
+    """Ratings with shared user/item vocabularies, a CSR matrix and aligned tables.
+
+    Build one with :meth:`from_frames` or :func:`filmrec_toolkit.load_movielens`.
+
+    Attributes
+    ----------
+    ratings : DataFrame
+        ``user_id, item_id, rating[, timestamp]`` in the input order.
+    items, users : DataFrame
+        One row per vocabulary entry, in row order (row ``i`` of ``items`` is item row ``i``).
+    user_vocab, item_vocab : Vocabulary
+        The id <-> row mappings shared by every matrix derived from this dataset.
+    matrix : scipy.sparse.csr_matrix
+        ``n_users x n_items`` float32 ratings.
+    """
+
+    def __init__(self, ratings: pd.DataFrame, items: pd.DataFrame, users: pd.DataFrame,
+                 user_vocab: Vocabulary, item_vocab: Vocabulary, name: str | None = None) -> None:
+        self.ratings = ratings.reset_index(drop=True)
+        self.items = items
+        self.users = users
+        self.user_vocab = user_vocab
+        self.item_vocab = item_vocab
+        self.name = name or "dataset"
+        self.user_rows = user_vocab.to_rows(self.ratings[USER_COL].to_numpy(), param="ratings.user_id")
+        self.item_rows = item_vocab.to_rows(self.ratings[ITEM_COL].to_numpy(), param="ratings.item_id")
+        self._matrix: sp.csr_matrix | None = None
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def from_frames(
+        cls,
+        ratings: pd.DataFrame,
+        items: pd.DataFrame | None = None,
+        users: pd.DataFrame | None = None,
+        *,
+        duplicates: Literal["raise", "last", "first", "mean"] = "raise",
+        keep_unrated_items: bool = False,
+        keep_unrated_users: bool = False,
+        name: str | None = None,
+    ) -> "Dataset":
+        """Build a Dataset from a user's own frames.
+
+        Parameters
+        ----------
+        ratings : DataFrame
+            Columns ``user_id``, ``item_id``, ``rating`` and optionally ``timestamp``.
+        items, users : DataFrame, optional
+            Side tables keyed by ``item_id`` / ``user_id`` (titles, genres, demographics).
+        duplicates : {"raise", "last", "first", "mean"}
+            What to do with repeated (user, item) rows. The default refuses them.
+        keep_unrated_items, keep_unrated_users : bool
+            Keep ids that appear only in the side tables (e.g. a new film with text but no ratings).
+        name : str, optional
+            Label shown by :meth:`summary`.
+        """
+        ratings = _validate_ratings(ratings, duplicates)
+        ratings = ratings.copy()
+        ratings[RATING_COL] = ratings[RATING_COL].astype(np.float32)
+        user_ids = pd.unique(ratings[USER_COL])
+        item_ids = pd.unique(ratings[ITEM_COL])
+        if keep_unrated_users and users is not None and USER_COL in users.columns:
+            user_ids = pd.unique(np.concatenate([user_ids, users[USER_COL].to_numpy()]))
+        if keep_unrated_items and items is not None and ITEM_COL in items.columns:
+            item_ids = pd.unique(np.concatenate([item_ids, items[ITEM_COL].to_numpy()]))
+        user_vocab = Vocabulary(np.sort(np.asarray(user_ids)), name=USER_COL)
+        item_vocab = Vocabulary(np.sort(np.asarray(item_ids)), name=ITEM_COL)
+        return cls(
+            ratings,
+            _align_table(items, item_vocab, ITEM_COL, "items"),
+            _align_table(users, user_vocab, USER_COL, "users"),
+            user_vocab,
+            item_vocab,
+            name=name,
+        )
+
+    def _with_ratings(self, ratings: pd.DataFrame, name: str | None = None) -> "Dataset":
+        """A dataset with other ratings but the same vocabularies and tables."""
+        return Dataset(ratings, self.items, self.users, self.user_vocab, self.item_vocab, name=name or self.name)
+
+    def subset(self, mask: np.ndarray, name: str | None = None) -> "Dataset":
+        """Keep the rating rows where ``mask`` is true; vocabularies are shared."""
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != (len(self.ratings),):
+            raise ValueError(f"mask must have shape ({len(self.ratings)},), got {mask.shape}.")
+        return self._with_ratings(self.ratings.loc[mask], name=name)
+
+    @staticmethod
+    def concat(datasets: Sequence["Dataset"], name: str | None = None) -> "Dataset":
+        """Union of datasets that share vocabularies (e.g. train + valid for a refit)."""
+        if not datasets:
+            raise ValueError("datasets is empty; pass at least one Dataset.")
+        first = datasets[0]
+        for other in datasets[1:]:
+            if other.user_vocab != first.user_vocab or other.item_vocab != first.item_vocab:
+                raise ValueError("Dataset.concat needs datasets that share vocabularies (splits of one dataset).")
+        ratings = pd.concat([d.ratings for d in datasets], ignore_index=True)
+        if ratings.duplicated([USER_COL, ITEM_COL]).any():
+            raise ValueError("Dataset.concat: the datasets overlap (a (user_id, item_id) pair is in more than one).")
+        return first._with_ratings(ratings, name=name)
+
+    # ------------------------------------------------------------ properties
+    @property
+    def n_users(self) -> int:
+        return len(self.user_vocab)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_vocab)
+
+    @property
+    def n_ratings(self) -> int:
+        return len(self.ratings)
+
+    @property
+    def user_ids(self) -> np.ndarray:
+        return self.user_vocab.ids
+
+    @property
+    def item_ids(self) -> np.ndarray:
+        return self.item_vocab.ids
+
+    @property
+    def has_timestamps(self) -> bool:
+        return TIMESTAMP_COL in self.ratings.columns
+
+    @property
+    def matrix(self) -> sp.csr_matrix:
+        """Users x items CSR of ratings (float32), built once."""
+        if self._matrix is None:
+            m = sp.csr_matrix(
+                (self.ratings[RATING_COL].to_numpy(np.float32), (self.user_rows, self.item_rows)),
+                shape=(self.n_users, self.n_items),
+                dtype=np.float32,
+            )
+            m.sort_indices()
+            self._matrix = m
+        return self._matrix
+
+    def timestamp_matrix(self) -> sp.csr_matrix:
+        """Users x items CSR of timestamps (float64), same sparsity as :attr:`matrix`."""
+        if not self.has_timestamps:
+            raise ValueError("this dataset has no 'timestamp' column.")
+        m = sp.csr_matrix(
+            (self.ratings[TIMESTAMP_COL].to_numpy(np.float64), (self.user_rows, self.item_rows)),
+            shape=(self.n_users, self.n_items),
+        )
+        m.sort_indices()
+        return m
+
+    def item_counts(self) -> np.ndarray:
+        """Number of ratings per item row."""
+        return np.bincount(self.item_rows, minlength=self.n_items)
+
+    def user_counts(self) -> np.ndarray:
+        """Number of ratings per user row."""
+        return np.bincount(self.user_rows, minlength=self.n_users)
+
+    def user_history(self, user_id) -> pd.DataFrame:
+        """One user's ratings joined to the item table, most recent first when timestamped."""
+        self.user_vocab.to_rows(user_id, param="user_id")
+        hist = self.ratings.loc[self.ratings[USER_COL] == user_id]
+        cols = [c for c in ("title", "year", "genres") if c in self.items.columns]
+        hist = hist.merge(self.items[[ITEM_COL, *cols]], on=ITEM_COL, how="left")
+        if self.has_timestamps:
+            hist = hist.sort_values(TIMESTAMP_COL, ascending=False, kind="mergesort")
+        return hist.reset_index(drop=True)
+
+    # ------------------------------------------------------------ transforms
+    def filter(self, min_rating: float | None = None, min_user_ratings: int | None = None,
+               min_item_ratings: int | None = None, max_iter: int = 100) -> "Dataset":
+        """Drop low ratings, then repeat user/item count filters until stable (k-core).
+
+        The result has new vocabularies (only surviving users and items), since a
+        filtered dataset is a new dataset, not a split of this one.
+        """
+        r = self.ratings
+        if min_rating is not None:
+            r = r.loc[r[RATING_COL] >= min_rating]
+        for _ in range(max_iter):
+            before = len(r)
+            if min_user_ratings:
+                counts = r[USER_COL].map(r[USER_COL].value_counts())
+                r = r.loc[counts >= min_user_ratings]
+            if min_item_ratings:
+                counts = r[ITEM_COL].map(r[ITEM_COL].value_counts())
+                r = r.loc[counts >= min_item_ratings]
+            if len(r) == before:
+                break
+        if len(r) == 0:
+            raise ValueError(
+                f"filter(min_rating={min_rating}, min_user_ratings={min_user_ratings}, "
+                f"min_item_ratings={min_item_ratings}) removed every rating; relax the thresholds."
+            )
+        users = self.users.loc[self.users[USER_COL].isin(r[USER_COL])]
+        items = self.items.loc[self.items[ITEM_COL].isin(r[ITEM_COL])]
+        return Dataset.from_frames(r, items, users, name=self.name)
+
+    def to_implicit(self, threshold: float = 1.0) -> "Dataset":
+        """Keep ratings >= ``threshold`` as positives with value 1.0 (vocabularies kept)."""
+        r = self.ratings.loc[self.ratings[RATING_COL] >= threshold].copy()
+        if len(r) == 0:
+            raise ValueError(f"to_implicit(threshold={threshold}) leaves no rating; the maximum is "
+                             f"{self.ratings[RATING_COL].max()}.")
+        r[RATING_COL] = np.float32(1.0)
+        return self._with_ratings(r)
+
+    # ---------------------------------------------------------------- report
+    def summary(self) -> pd.Series:
+        """Counts and ranges as a Series (prints as a small table)."""
+        rating = self.ratings[RATING_COL]
+        rated_users = int((self.user_counts() > 0).sum())
+        rated_items = int((self.item_counts() > 0).sum())
+        out = {
+            "n_ratings": self.n_ratings,
+            "n_users": self.n_users,
+            "n_items": self.n_items,
+            "n_rated_users": rated_users,
+            "n_rated_items": rated_items,
+            "density": self.n_ratings / max(1, self.n_users * self.n_items),
+            "rating_min": float(rating.min()),
+            "rating_max": float(rating.max()),
+            "rating_mean": round(float(rating.mean()), 4),
+        }
+        if "gender" in self.users.columns:
+            counts = self.users["gender"].value_counts()
+            out["n_male_users"] = int(counts.get("M", 0))
+            out["n_female_users"] = int(counts.get("F", 0))
+        if self.has_timestamps:
+            ts = pd.to_datetime(self.ratings[TIMESTAMP_COL], unit="s")
+            out["first_rating"] = str(ts.min().date())
+            out["last_rating"] = str(ts.max().date())
+        return pd.Series(out, name=self.name, dtype=object)
+
+    def __repr__(self) -> str:
+        return (f"Dataset({self.name!r}: {self.n_ratings:,} ratings, {self.n_users:,} users, "
+                f"{self.n_items:,} items)")
+
+    def __len__(self) -> int:
+        return self.n_ratings
+
+
+def ensure_dataset(obj, param: str = "dataset") -> Dataset:
+    """Raise a clear TypeError unless ``obj`` is a :class:`Dataset`."""
+    if not isinstance(obj, Dataset):
+        raise TypeError(f"{param} must be a filmrec_toolkit Dataset, got {type(obj).__name__}. "
+                        "Build one with Dataset.from_frames(ratings, items, users).")
+    return obj
+
+
+def iter_user_slices(matrix: sp.csr_matrix, rows: Iterable[int]):
+    """Yield ``(row, item_rows, values)`` for each user row of a CSR matrix."""
+    indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
+    for r in rows:
+        s, e = indptr[r], indptr[r + 1]
+        yield r, indices[s:e], data[s:e]

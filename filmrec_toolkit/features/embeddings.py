@@ -1,0 +1,92 @@
+"""``ItemEmbeddings``: an item matrix aligned to a Dataset's item vocabulary."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..datasets.dataset import Dataset
+
+
+def l2_normalize(matrix: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+    """Rows scaled to unit L2 norm (zero rows stay zero), as float32."""
+    matrix = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return (matrix / np.maximum(norms, eps)).astype(np.float32, copy=False)
+
+
+@dataclass
+class ItemEmbeddings:
+    """Item vectors with their ids, in one vocabulary order.
+
+    Attributes
+    ----------
+    matrix : ndarray (n_items, d) float32
+        L2-normalised rows (row ``i`` belongs to ``item_ids[i]``).
+    item_ids : ndarray (n_items,)
+    model_id : str
+        What produced the vectors (HF id or path, ``"tfidf"``, ``"genres"``...).
+    text_hashes : ndarray of str, optional
+        sha256 of the exact text each row was computed from.
+    meta : dict
+        Free-form provenance (pooling, max_length, postprocess, ...).
+    """
+
+    matrix: np.ndarray
+    item_ids: np.ndarray
+    model_id: str = "unknown"
+    text_hashes: np.ndarray | None = None
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.matrix = np.asarray(self.matrix, dtype=np.float32)
+        self.item_ids = np.asarray(self.item_ids)
+        if self.matrix.ndim != 2 or self.matrix.shape[0] != len(self.item_ids):
+            raise ValueError(f"matrix has shape {self.matrix.shape} but there are {len(self.item_ids)} item_ids; "
+                             "rows must match ids one to one.")
+
+    @property
+    def dim(self) -> int:
+        return int(self.matrix.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.item_ids)
+
+    def __repr__(self) -> str:
+        return f"ItemEmbeddings({self.model_id!r}, n_items={len(self)}, dim={self.dim})"
+
+    def align(self, dataset: Dataset) -> "ItemEmbeddings":
+        """Rows reordered to ``dataset.item_vocab``; raises if an item has no vector."""
+        ids = dataset.item_ids
+        if len(ids) == len(self.item_ids) and np.array_equal(ids, self.item_ids):
+            return self
+        import pandas as pd
+
+        pos = pd.Index(self.item_ids).get_indexer(ids)
+        if (pos < 0).any():
+            missing = ids[pos < 0][:5].tolist()
+            raise KeyError(f"{int((pos < 0).sum())} item(s) of the dataset have no embedding, e.g. {missing}; "
+                           "embed the dataset's items (embed_items(dataset, ...)) first.")
+        hashes = None if self.text_hashes is None else np.asarray(self.text_hashes)[pos]
+        return ItemEmbeddings(self.matrix[pos], ids, self.model_id, hashes, dict(self.meta))
+
+    def save(self, path) -> Path:
+        """Write ``<path>.npz`` (matrix, ids, hashes) with the meta as JSON."""
+        path = Path(path).with_suffix(".npz")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, matrix=self.matrix, item_ids=self.item_ids.astype(object if self.item_ids.dtype == object else self.item_ids.dtype),
+                 text_hashes=np.asarray([] if self.text_hashes is None else self.text_hashes, dtype=str),
+                 model_id=np.asarray(self.model_id), meta=np.asarray(json.dumps(self.meta, default=str)))
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path) -> "ItemEmbeddings":
+        data = np.load(Path(path).with_suffix(".npz"), allow_pickle=True)
+        hashes = data["text_hashes"]
+        return cls(data["matrix"], data["item_ids"], str(data["model_id"]),
+                   hashes if len(hashes) else None, json.loads(str(data["meta"])))

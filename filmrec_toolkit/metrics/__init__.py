@@ -1,0 +1,8 @@
+"""Pure metric functions: accuracy, beyond-accuracy, calibration, statistics."""
+
+from . import accuracy, beyond, calibration
+from .accuracy import *  # noqa: F401,F403
+from .beyond import *  # noqa: F401,F403
+from .calibration import *  # noqa: F401,F403
+
+__all__ = [*accuracy.__all__, *beyond.__all__, *calibration.__all__]

@@ -1,0 +1,3 @@
+"""plots."""
+
+__all__: list[str] = []

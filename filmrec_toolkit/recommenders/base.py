@@ -1,0 +1,224 @@
+"""The one recommender interface: ``fit`` / ``score`` / ``recommend``.
+
+Peak memory of :meth:`Recommender.recommend` is bounded by the user chunk, not by
+the number of users: about ``3 * chunk_size * n_items * 4`` bytes of scores, masks
+and partition indices, plus the model state (see :func:`default_chunk_size`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .._config import ITEM_COL, RANK_COL, SCORE_COL, USER_COL
+from .._topk import topk
+from ..datasets.dataset import Dataset, ensure_dataset
+from ..exceptions import check_fitted, check_positive_int
+
+logger = logging.getLogger(__name__)
+
+#: Bytes of float32 scores one chunk may hold (the recommend memory budget).
+CHUNK_BYTES = 128 * 2**20
+
+
+def default_chunk_size(n_items: int, budget_bytes: int = CHUNK_BYTES) -> int:
+    """Users per chunk so that one chunk of float32 scores fits ``budget_bytes``."""
+    return max(1, int(budget_bytes // (4 * max(1, n_items))))
+
+
+def topk_frame(user_ids: np.ndarray, item_ids: np.ndarray, cols: np.ndarray, vals: np.ndarray) -> pd.DataFrame:
+    """Long ``user_id, item_id, score, rank`` frame from top-k arrays; ``-inf`` entries dropped."""
+    n, k = cols.shape
+    valid = np.isfinite(vals)
+    rank = np.broadcast_to(np.arange(1, k + 1), (n, k))
+    return pd.DataFrame({
+        USER_COL: np.repeat(np.asarray(user_ids), k).reshape(n, k)[valid],
+        ITEM_COL: np.asarray(item_ids)[cols[valid]],
+        SCORE_COL: vals[valid].astype(np.float32),
+        RANK_COL: rank[valid].astype(np.int64),
+    })
+
+
+class Recommender:
+    """Base class of every recommender.
+
+    Subclasses implement ``_fit(train)`` and ``_score(user_rows) -> (n, n_items)``.
+    The base class validates input, keeps the training vocabularies and seen items,
+    and ranks in bounded memory.
+    """
+
+    #: Human-readable model name used in tables.
+    name: str = "recommender"
+
+    # -- subclass hooks ----------------------------------------------------
+    def _fit(self, train: Dataset) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _score(self, user_rows: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- sklearn-style params ----------------------------------------------
+    def get_params(self) -> dict:
+        import inspect
+
+        sig = inspect.signature(type(self).__init__)
+        return {p: getattr(self, p) for p in sig.parameters if p != "self" and hasattr(self, p)}
+
+    def set_params(self, **params) -> "Recommender":
+        valid = self.get_params()
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(f"{key!r} is not a parameter of {type(self).__name__}; valid: {sorted(valid)}.")
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if not hasattr(v, "shape"))
+        return f"{type(self).__name__}({args})"
+
+    # -- public API --------------------------------------------------------
+    def fit(self, train: Dataset) -> "Recommender":
+        """Fit on a training Dataset; returns self."""
+        train = ensure_dataset(train, "train")
+        self._fit(train)
+        self.train_ = train
+        self.user_vocab_ = train.user_vocab
+        self.item_vocab_ = train.item_vocab
+        return self
+
+    @property
+    def n_items_(self) -> int:
+        check_fitted(self, "train_")
+        return len(self.item_vocab_)
+
+    def _check_rows(self, user_rows) -> np.ndarray:
+        rows = np.atleast_1d(np.asarray(user_rows))
+        if rows.dtype.kind not in "iu":
+            raise TypeError(f"user_rows must be integer rows of the user vocabulary, got dtype {rows.dtype}; "
+                            "map ids with dataset.user_vocab.to_rows(ids).")
+        n = len(self.user_vocab_)
+        if rows.size and (rows.min() < 0 or rows.max() >= n):
+            raise IndexError(f"user_rows must be in [0, {n}), got values from {rows.min()} to {rows.max()}.")
+        return rows.astype(np.int64, copy=False)
+
+    def score(self, user_rows) -> np.ndarray:
+        """Scores of every item for the given user rows, ``(n_users, n_items)`` float32."""
+        check_fitted(self, "train_")
+        rows = self._check_rows(user_rows)
+        out = np.asarray(self._score(rows), dtype=np.float32)
+        if out.shape != (len(rows), self.n_items_):
+            raise RuntimeError(f"{type(self).__name__}._score returned shape {out.shape}, "
+                               f"expected {(len(rows), self.n_items_)}.")
+        return out
+
+    def _exclusion_matrix(self, exclude_seen) -> sp.csr_matrix | None:
+        if exclude_seen is True:
+            return self.train_.matrix
+        if exclude_seen is False or exclude_seen is None:
+            return None
+        if isinstance(exclude_seen, Dataset):
+            if exclude_seen.item_vocab != self.item_vocab_ or exclude_seen.user_vocab != self.user_vocab_:
+                raise ValueError("exclude_seen: the Dataset must share the training vocabularies (a split of it).")
+            return exclude_seen.matrix
+        if sp.issparse(exclude_seen):
+            m = sp.csr_matrix(exclude_seen)
+            if m.shape != (len(self.user_vocab_), self.n_items_):
+                raise ValueError(f"exclude_seen matrix has shape {m.shape}, expected "
+                                 f"{(len(self.user_vocab_), self.n_items_)} (users x items).")
+            return m
+        raise TypeError(f"exclude_seen must be True, False, a Dataset or a users x items sparse matrix, "
+                        f"got {type(exclude_seen).__name__}.")
+
+    def _candidate_mask(self, candidates, user_ids: np.ndarray) -> sp.csr_matrix | np.ndarray | None:
+        """Boolean mask of allowed items: shared (1-D array) or per user (CSR, users in ``user_ids`` order)."""
+        if candidates is None:
+            return None
+        if isinstance(candidates, pd.DataFrame):
+            missing = [c for c in (USER_COL, ITEM_COL) if c not in candidates.columns]
+            if missing:
+                raise ValueError(f"candidates frame is missing column(s) {missing}.")
+            pos = pd.Index(user_ids).get_indexer(candidates[USER_COL])
+            keep = pos >= 0
+            cols = self.item_vocab_.to_rows(candidates[ITEM_COL].to_numpy()[keep], param="candidates.item_id")
+            return sp.csr_matrix((np.ones(len(cols), bool), (pos[keep], cols)), shape=(len(user_ids), self.n_items_))
+        if isinstance(candidates, dict):
+            frame = pd.DataFrame([(u, i) for u, its in candidates.items() for i in its], columns=[USER_COL, ITEM_COL])
+            return self._candidate_mask(frame, user_ids)
+        mask = np.zeros(self.n_items_, dtype=bool)
+        mask[self.item_vocab_.to_rows(list(candidates), param="candidates")] = True
+        return mask
+
+    def recommend_rows(self, user_rows, k: int = 10, exclude_seen=True, candidate_mask=None,
+                       chunk_size: int | None = None, show_progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k item rows and scores for user rows, as arrays ``(n, k)`` (``-inf`` = no item).
+
+        Streams over chunks of users; see the module docstring for the memory bound.
+        """
+        check_fitted(self, "train_")
+        k = check_positive_int(k, "k")
+        rows = self._check_rows(user_rows)
+        exclude = self._exclusion_matrix(exclude_seen)
+        kk = min(k, self.n_items_)
+        chunk = chunk_size or default_chunk_size(self.n_items_)
+        out_cols = np.zeros((len(rows), kk), dtype=np.int64)
+        out_vals = np.full((len(rows), kk), -np.inf, dtype=np.float32)
+        starts = range(0, len(rows), chunk)
+        if show_progress:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, desc=f"recommend {self.name}", unit="chunk")
+        for s in starts:
+            part = rows[s:s + chunk]
+            scores = self.score(part)
+            if exclude is not None:
+                sub = exclude[part]
+                r, c = sub.nonzero()
+                scores[r, c] = -np.inf
+            if candidate_mask is not None:
+                if isinstance(candidate_mask, np.ndarray):
+                    scores[:, ~candidate_mask] = -np.inf
+                else:
+                    allowed = candidate_mask[s:s + chunk].toarray()
+                    scores[~allowed] = -np.inf
+            cols, vals = topk(scores, kk)
+            out_cols[s:s + len(part)] = cols
+            out_vals[s:s + len(part)] = vals
+        return out_cols, out_vals
+
+    def recommend(self, users=None, k: int = 10, exclude_seen=True, candidates=None,
+                  chunk_size: int | None = None, show_progress: bool = False) -> pd.DataFrame:
+        """Top-k recommendations as a ``user_id, item_id, score, rank`` frame.
+
+        Parameters
+        ----------
+        users : array-like of user ids, optional
+            Default: every user of the training data.
+        k : int
+            List length (>= 1); ``k`` larger than the catalogue returns every allowed item.
+        exclude_seen : bool, Dataset or sparse matrix
+            ``True`` removes the training items; a Dataset (e.g. train + valid) or a
+            users x items matrix removes those instead; ``False`` removes nothing.
+        candidates : array-like of item ids, dict user -> ids, or DataFrame(user_id, item_id)
+            Restrict ranking to these items.
+        chunk_size : int, optional
+            Users scored at once (default from a 128 MiB budget).
+        """
+        check_fitted(self, "train_")
+        k = check_positive_int(k, "k")
+        user_ids = self.user_vocab_.ids if users is None else np.atleast_1d(np.asarray(users))
+        rows = self.user_vocab_.to_rows(user_ids, param="users")
+        mask = self._candidate_mask(candidates, user_ids)
+        cols, vals = self.recommend_rows(rows, k, exclude_seen, mask, chunk_size, show_progress)
+        return topk_frame(user_ids, self.item_vocab_.ids, cols, vals)
+
+
+def as_user_rows(model: Recommender, users: Iterable | None) -> np.ndarray:
+    """User rows of ``users`` (ids) in the model's vocabulary; all users when None."""
+    check_fitted(model, "train_")
+    if users is None:
+        return np.arange(len(model.user_vocab_))
+    return model.user_vocab_.to_rows(np.atleast_1d(np.asarray(users)), param="users")

@@ -1,0 +1,3 @@
+"""Interactive inspectors (ipywidgets). Imported lazily by the top-level package."""
+
+__all__: list[str] = []
