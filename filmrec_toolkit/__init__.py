@@ -10,9 +10,10 @@ from __future__ import annotations
 import importlib
 import logging
 
-from . import audit, datasets, features, metrics, plots, profiles, recommenders
+from . import audit, datasets, evaluation, features, metrics, plots, profiles, recommenders
 from .audit import *  # noqa: F401,F403
 from .datasets import *  # noqa: F401,F403
+from .evaluation import *  # noqa: F401,F403
 from .exceptions import ChecksumError, NotFittedError, UnknownIdError
 from .features import *  # noqa: F401,F403
 from .metrics import *  # noqa: F401,F403
@@ -30,7 +31,7 @@ _LAZY = {"widgets": ("UserInspector", "SegmentExplorer"),
 
 __all__ = sorted({
     "ChecksumError", "NotFittedError", "UnknownIdError",
-    *audit.__all__, *datasets.__all__, *features.__all__, *metrics.__all__, *plots.__all__,
+    *audit.__all__, *datasets.__all__, *evaluation.__all__, *features.__all__, *metrics.__all__, *plots.__all__,
     *profiles.__all__, *recommenders.__all__, *(n for names in _LAZY.values() for n in names),
 })
 

@@ -17,10 +17,13 @@ from .splits import (
     temporal_split,
     user_random_split,
 )
+from .synthetic import *  # noqa: F401,F403
 from .vocab import Vocabulary
+from . import synthetic
 
 __all__ = [
     "NAMES", "Dataset", "Vocabulary", "download_movielens", "ensure_dataset", "global_time_split",
     "leave_last_one_out", "load_movielens", "load_movielens_from_path", "pack_folder", "random_split",
     "recbole_split_sizes", "stratified_split", "temporal_split", "user_random_split",
+    *synthetic.__all__,
 ]

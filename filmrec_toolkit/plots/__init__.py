@@ -1,3 +1,7 @@
-"""plots."""
+"""Matplotlib figures: every function takes ``ax=`` and returns the Figure."""
 
-__all__: list[str] = []
+from . import audit, maps
+from .audit import *  # noqa: F401,F403
+from .maps import *  # noqa: F401,F403
+
+__all__ = [*maps.__all__, *audit.__all__]

@@ -108,6 +108,15 @@ class UserProfiler:
             raise ValueError("transform: dataset has another user vocabulary than the one fitted; refit.")
         return self.profiles_
 
+    def score(self, user_rows, item_matrix: np.ndarray) -> np.ndarray:
+        """Scores ``(len(user_rows), n_items)`` = profile . item vector (cosine for unit vectors).
+
+        This is the hook :class:`~filmrec_toolkit.recommenders.ContentRecommender` calls;
+        multi-interest profilers override it.
+        """
+        check_fitted(self, "profiles_")
+        return self.profiles_[np.asarray(user_rows)] @ np.asarray(item_matrix, dtype=np.float32).T
+
     def fit_transform(self, dataset: Dataset, embeddings: ItemEmbeddings) -> np.ndarray:
         return self.fit(dataset, embeddings).transform()
 

@@ -1,0 +1,3 @@
+"""Evaluation: full-ranking evaluate() and protocol helpers."""
+
+__all__: list[str] = []

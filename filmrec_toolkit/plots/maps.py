@@ -1,0 +1,3 @@
+"""Placeholder replaced by its issue's work."""
+
+__all__: list[str] = []
