@@ -10,7 +10,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .._config import ITEM_COL, TIMESTAMP_COL, USER_COL
+from .._config import TIMESTAMP_COL, USER_COL
 from .dataset import Dataset, ensure_dataset
 
 
