@@ -30,7 +30,7 @@ def topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     n, m = scores.shape
     k = int(min(k, m))
     if n == 0 or k == 0:
-        return np.empty((n, 0), dtype=np.int64), np.empty((n, 0), dtype=scores.dtype)
+        return np.empty((n, k), dtype=np.int64), np.empty((n, k), dtype=scores.dtype)
     neg = -scores
     if np.isnan(neg).any():
         neg = np.where(np.isnan(neg), np.inf, neg)
