@@ -10,8 +10,9 @@ from __future__ import annotations
 import importlib
 import logging
 
-from . import audit, datasets, evaluation, features, metrics, plots, profiles, recommenders
-from .audit import *  # noqa: F401,F403
+from . import datasets, evaluation, features, metrics, plots, profiles, recommenders
+from .audit import *  # noqa: F401,F403  (binds ft.audit to the audit() function)
+from .audit import __all__ as _audit_all
 from .datasets import *  # noqa: F401,F403
 from .evaluation import *  # noqa: F401,F403
 from .exceptions import ChecksumError, NotFittedError, UnknownIdError
@@ -31,7 +32,7 @@ _LAZY = {"widgets": ("UserInspector", "SegmentExplorer"),
 
 __all__ = sorted({
     "ChecksumError", "NotFittedError", "UnknownIdError",
-    *audit.__all__, *datasets.__all__, *evaluation.__all__, *features.__all__, *metrics.__all__, *plots.__all__,
+    *_audit_all, *datasets.__all__, *evaluation.__all__, *features.__all__, *metrics.__all__, *plots.__all__,
     *profiles.__all__, *recommenders.__all__, *(n for names in _LAZY.values() for n in names),
 })
 

@@ -1,5 +1,6 @@
 """Data: MovieLens loaders, the shared Dataset and its vocabularies, splits."""
 
+from . import synthetic
 from .dataset import Dataset, ensure_dataset
 from .movielens import (
     NAMES,
@@ -19,7 +20,6 @@ from .splits import (
 )
 from .synthetic import *  # noqa: F401,F403
 from .vocab import Vocabulary
-from . import synthetic
 
 __all__ = [
     "NAMES", "Dataset", "Vocabulary", "download_movielens", "ensure_dataset", "global_time_split",

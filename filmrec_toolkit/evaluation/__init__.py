@@ -1,3 +1,5 @@
-"""Evaluation: full-ranking evaluate() and protocol helpers."""
+"""Evaluation: full-ranking ``evaluate()`` returning per-user metrics and means."""
 
-__all__: list[str] = []
+from .evaluate import EvaluationResult, evaluate
+
+__all__ = ["evaluate", "EvaluationResult"]

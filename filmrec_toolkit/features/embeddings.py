@@ -33,6 +33,9 @@ class ItemEmbeddings:
         sha256 of the exact text each row was computed from.
     meta : dict
         Free-form provenance (pooling, max_length, postprocess, ...).
+    transform_state : dict of str -> ndarray, optional
+        Arrays of the catalogue-level post-processing fitted with these vectors (``mean``,
+        ``components`` for ``postprocess="center"|"whiten"``), to map new texts the same way.
     """
 
     matrix: np.ndarray
@@ -40,6 +43,7 @@ class ItemEmbeddings:
     model_id: str = "unknown"
     text_hashes: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
+    transform_state: dict | None = None
 
     def __post_init__(self) -> None:
         self.matrix = np.asarray(self.matrix, dtype=np.float32)
@@ -71,7 +75,7 @@ class ItemEmbeddings:
             raise KeyError(f"{int((pos < 0).sum())} item(s) of the dataset have no embedding, e.g. {missing}; "
                            "embed the dataset's items (embed_items(dataset, ...)) first.")
         hashes = None if self.text_hashes is None else np.asarray(self.text_hashes)[pos]
-        return ItemEmbeddings(self.matrix[pos], ids, self.model_id, hashes, dict(self.meta))
+        return ItemEmbeddings(self.matrix[pos], ids, self.model_id, hashes, dict(self.meta), self.transform_state)
 
     def save(self, path) -> Path:
         """Write ``<path>.npz`` (matrix, ids, hashes) with the meta as JSON."""
@@ -80,7 +84,8 @@ class ItemEmbeddings:
         tmp = path.with_name(path.name + ".tmp.npz")
         np.savez(tmp, matrix=self.matrix, item_ids=self.item_ids.astype(object if self.item_ids.dtype == object else self.item_ids.dtype),
                  text_hashes=np.asarray([] if self.text_hashes is None else self.text_hashes, dtype=str),
-                 model_id=np.asarray(self.model_id), meta=np.asarray(json.dumps(self.meta, default=str)))
+                 model_id=np.asarray(self.model_id), meta=np.asarray(json.dumps(self.meta, default=str)),
+                 **{f"transform_{k}": np.asarray(v) for k, v in (self.transform_state or {}).items()})
         tmp.replace(path)
         return path
 
@@ -88,5 +93,6 @@ class ItemEmbeddings:
     def load(cls, path) -> "ItemEmbeddings":
         data = np.load(Path(path).with_suffix(".npz"), allow_pickle=True)
         hashes = data["text_hashes"]
+        state = {k[len("transform_"):]: data[k] for k in data.files if k.startswith("transform_")}
         return cls(data["matrix"], data["item_ids"], str(data["model_id"]),
-                   hashes if len(hashes) else None, json.loads(str(data["meta"])))
+                   hashes if len(hashes) else None, json.loads(str(data["meta"])), state or None)

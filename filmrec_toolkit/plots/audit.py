@@ -1,3 +1,126 @@
-"""Placeholder replaced by its issue's work."""
+"""Audit figures: Lorenz curves, group gaps with CIs, trade-off curves, popularity distributions.
 
-__all__: list[str] = []
+Every function takes ``ax=`` (a new figure when None) and returns the Figure.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["plot_lorenz_curves", "plot_group_gaps", "plot_tradeoff", "plot_popularity_distribution"]
+
+
+def _axes(ax, figsize=(6, 4)):
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=figsize)
+        return fig, ax
+    return ax.figure, ax
+
+
+def plot_lorenz_curves(exposures: Mapping[str, np.ndarray], ax=None):
+    """Lorenz curve of item exposure per model, with the Gini index in the legend.
+
+    ``exposures`` maps a model name to its exposure per catalogue item (e.g.
+    :func:`~filmrec_toolkit.metrics.item_exposure`).
+    """
+    from ..metrics.beyond import gini_index, lorenz_curve
+
+    fig, ax = _axes(ax)
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="equal exposure")
+    for name, values in exposures.items():
+        x, y = lorenz_curve(values)
+        ax.plot(x, y, label=f"{name} (Gini {gini_index(values):.3f})")
+    ax.set_xlabel("cumulative share of items (least exposed first)")
+    ax.set_ylabel("cumulative share of exposure")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_title("Lorenz curves of item exposure")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_group_gaps(groups: pd.DataFrame, metric: str, attribute: str | None = None, ax=None):
+    """Group means with their confidence intervals (bars + error bars).
+
+    ``groups`` is :attr:`GroupFairness.groups` (optionally with a ``model`` column, one
+    bar colour per model); ``attribute`` restricts to one attribute.
+    """
+    fig, ax = _axes(ax, figsize=(8, 4))
+    sub = groups.loc[groups["metric"] == metric]
+    if attribute is not None:
+        sub = sub.loc[sub["attribute"] == attribute]
+    if sub.empty:
+        raise ValueError(f"no rows for metric={metric!r}, attribute={attribute!r}; metrics present: "
+                         f"{sorted(groups['metric'].unique())}.")
+    if "model" not in sub.columns:
+        sub = sub.assign(model="")
+    labels = list(dict.fromkeys(f"{a}: {g}" for a, g in zip(sub["attribute"], sub["group"])))
+    models = list(dict.fromkeys(sub["model"]))
+    width = 0.8 / len(models)
+    x = np.arange(len(labels))
+    for j, model in enumerate(models):
+        m = sub.loc[sub["model"] == model]
+        pos = [labels.index(f"{a}: {g}") for a, g in zip(m["attribute"], m["group"])]
+        mean = m["mean"].to_numpy(dtype=float)
+        err = np.vstack([mean - m["ci_low"].to_numpy(dtype=float), m["ci_high"].to_numpy(dtype=float) - mean])
+        ax.bar(x[pos] + (j - (len(models) - 1) / 2) * width, mean, width, yerr=err, capsize=2,
+               label=str(model) or None)
+    ax.set_xticks(x)
+    ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel(f"mean {metric} (95% CI)")
+    ax.set_title(f"{metric} by user group" + (f" ({attribute})" if attribute else ""))
+    if len(models) > 1 or models[0]:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_tradeoff(tradeoff: pd.DataFrame, x: str = "ild", y: str = "ndcg@10", ax=None):
+    """Accuracy against a beyond-accuracy metric, one line per re-ranker, points labelled by value.
+
+    ``tradeoff`` is the output of :func:`~filmrec_toolkit.audit.tradeoff_curve` (frames of
+    several calls may be concatenated); the un-reranked row is a black star.
+    """
+    fig, ax = _axes(ax)
+    for col in (x, y):
+        if col not in tradeoff.columns:
+            raise ValueError(f"{col!r} is not a column of tradeoff; it has {list(tradeoff.columns)}.")
+    for name, part in tradeoff.groupby("reranker", sort=False):
+        if name == "none":
+            ax.scatter(part[x], part[y], marker="*", s=150, color="black", label="no re-ranking", zorder=3)
+            continue
+        part = part.sort_values("value")
+        ax.plot(part[x], part[y], marker="o", label=f"{name} ({part['param'].iloc[0]})")
+        for _, row in part.iterrows():
+            ax.annotate(f"{row['value']:g}", (row[x], row[y]), fontsize=7, textcoords="offset points",
+                        xytext=(3, 3))
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.set_title(f"Trade-off: {y} vs {x}")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_popularity_distribution(popularity: pd.DataFrame, ax=None, bins: int = 30):
+    """Distribution of training popularity of recommended vs consumed items.
+
+    ``popularity`` has columns ``source`` (model name or e.g. "consumed (test)") and
+    ``popularity`` (training rating count of each recommended / consumed item); drawn as
+    step histograms (density) on a log10(1 + count) axis.
+    """
+    fig, ax = _axes(ax)
+    values = np.log10(1.0 + popularity["popularity"].to_numpy(dtype=float))
+    edges = np.linspace(0, max(values.max() if len(values) else 1.0, 1e-9), bins + 1)
+    for name, part in popularity.groupby("source", sort=False):
+        v = np.log10(1.0 + part["popularity"].to_numpy(dtype=float))
+        ax.hist(v, bins=edges, density=True, histtype="step", linewidth=1.5, label=str(name))
+    ax.set_xlabel("log10(1 + training ratings of the item)")
+    ax.set_ylabel("density")
+    ax.set_title("Popularity of recommended vs consumed items")
+    ax.legend(fontsize=8)
+    return fig

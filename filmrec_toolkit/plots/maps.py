@@ -1,3 +1,181 @@
-"""Placeholder replaced by its issue's work."""
+"""Maps of films and users, silhouette curves and segment profile charts.
 
-__all__: list[str] = []
+Every function takes ``ax=None`` (a new figure is made when omitted) and returns the Figure.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["main_genres", "plot_item_map", "plot_user_map", "plot_silhouette", "plot_genre_lift",
+           "plot_demographics"]
+
+_OTHER = "other"
+
+
+def _axes(ax, figsize=(7, 6)):
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize)
+    return ax.figure, ax
+
+
+def _check_coords(coords, n: int | None = None, name: str = "coords") -> np.ndarray:
+    coords = np.asarray(coords, dtype=float)
+    if coords.ndim != 2 or coords.shape[1] != 2:
+        raise ValueError(f"{name} must have shape (n, 2), got {coords.shape}; use project_2d(matrix).")
+    if n is not None and len(coords) != n:
+        raise ValueError(f"{name} has {len(coords)} rows but {n} were expected (one per row of the dataset).")
+    return coords
+
+
+def main_genres(genres, n_colours: int = 9) -> np.ndarray:
+    """Main genre of each film: its first listed genre; genres outside the ``n_colours``
+    most common main genres become ``"other"`` (so the legend stays readable)."""
+    first = pd.Series([g[0] if isinstance(g, (list, tuple, np.ndarray)) and len(g) else _OTHER for g in genres])
+    keep = first[first != _OTHER].value_counts().index[:n_colours]
+    return first.where(first.isin(keep), _OTHER).to_numpy()
+
+
+def plot_item_map(coords, dataset=None, genres=None, titles=None, label=8, ax=None, point_size: float = 6,
+                  n_colours: int = 9):
+    """Films in 2-D, coloured by main genre, with a few titles written on the map.
+
+    Parameters
+    ----------
+    coords : array (n_items, 2)
+        From :func:`~filmrec_toolkit.project_2d`, in item-vocabulary order.
+    dataset : Dataset, optional
+        Gives genres, titles and (for ``label=int``) the popularity used to pick titles.
+    genres, titles : sequence, optional
+        Override the dataset's columns.
+    label : int or sequence of int
+        Number of most-rated films to label, or the item rows to label.
+    """
+    coords = _check_coords(coords, None if dataset is None else dataset.n_items)
+    if genres is None and dataset is not None and "genres" in dataset.items.columns:
+        genres = dataset.items["genres"].tolist()
+    if titles is None and dataset is not None and "title" in dataset.items.columns:
+        titles = dataset.items["title"].astype(str).tolist()
+    fig, ax = _axes(ax)
+    main = main_genres(genres, n_colours) if genres is not None else np.full(len(coords), _OTHER)
+    if len(main) != len(coords):
+        raise ValueError(f"genres has {len(main)} entries but coords has {len(coords)} rows.")
+    cats = [c for c in pd.Series(main).value_counts().index if c != _OTHER] + ([_OTHER] if _OTHER in main else [])
+    palette = _palette(len(cats))
+    colour = {c: ("lightgrey" if c == _OTHER else palette[i]) for i, c in enumerate(cats)}
+    ax.scatter(coords[:, 0], coords[:, 1], c=[colour[m] for m in main], s=point_size, linewidths=0, alpha=0.8)
+    for c in cats:
+        ax.scatter([], [], c=[colour[c]], s=20, label=c)
+    ax.legend(title="main genre", fontsize="small", markerscale=1.2, loc="best", frameon=False)
+    if titles is not None:
+        if isinstance(label, (int, np.integer)):
+            pop = dataset.item_counts() if dataset is not None else np.zeros(len(coords))
+            rows = np.argsort(-pop, kind="stable")[: int(label)]
+        else:
+            rows = np.asarray(label, dtype=int)
+        for r in rows:
+            ax.annotate(str(titles[r]), coords[r], fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title("Films by main genre")
+    return fig
+
+
+def _palette(n: int):
+    import matplotlib
+
+    cmap = matplotlib.colormaps["tab10" if n <= 10 else "tab20"]
+    return [cmap(i % cmap.N) for i in range(n)]
+
+
+def plot_user_map(coords, labels, names=None, ax=None, point_size: float = 4):
+    """Users in 2-D coloured by segment.
+
+    Parameters
+    ----------
+    coords : array (n_users, 2)
+    labels : array (n_users,) or SegmentResult
+    names : mapping segment -> str, optional
+        Legend text (e.g. the ``label`` column of :func:`describe_segments`).
+    """
+    labels = np.asarray(getattr(labels, "labels", labels))
+    coords = _check_coords(coords, len(labels))
+    fig, ax = _axes(ax)
+    segs = np.unique(labels)
+    palette = _palette(len(segs))
+    ax.scatter(coords[:, 0], coords[:, 1], c=[palette[i] for i in np.searchsorted(segs, labels)], s=point_size,
+               linewidths=0, alpha=0.8)
+    for i, s in enumerate(segs):
+        text = f"{s}" if names is None else f"{s}: {dict(names).get(s, s)}"
+        ax.scatter([], [], c=[palette[i]], s=20, label=text)
+    ax.legend(title="segment", fontsize="small", frameon=False)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title("Users by segment")
+    return fig
+
+
+def plot_silhouette(scores, chosen=None, ax=None):
+    """Mean silhouette against k, the chosen k marked.
+
+    ``scores`` is a SegmentResult or a Series indexed by k.
+    """
+    if hasattr(scores, "silhouette"):
+        chosen = scores.k if chosen is None else chosen
+        scores = scores.silhouette
+    scores = pd.Series(scores).sort_index()
+    fig, ax = _axes(ax, (6, 4))
+    ax.plot(scores.index, scores.to_numpy(), marker="o")
+    if chosen is not None and chosen in scores.index:
+        ax.scatter([chosen], [scores[chosen]], s=120, facecolors="none", edgecolors="red", zorder=3,
+                   label=f"chosen k = {chosen}")
+        ax.legend(frameon=False)
+    ax.set_xlabel("k (number of segments)")
+    ax.set_ylabel("mean silhouette (sampled)")
+    ax.set_title("Choosing k")
+    return fig
+
+
+def plot_genre_lift(lift, segment, top: int = 10, ax=None):
+    """Horizontal bars of a segment's genre lift (1 = as in the whole population).
+
+    ``lift`` is the segments x genres frame of :func:`~filmrec_toolkit.genre_lift`
+    (or ``describe_segments(...).attrs["genre_lift"]``).
+    """
+    row = pd.DataFrame(lift).loc[segment].dropna().sort_values(ascending=False).head(top)[::-1]
+    fig, ax = _axes(ax, (6, 4))
+    ax.barh(row.index.astype(str), row.to_numpy(), color=["tab:blue" if v >= 1 else "tab:grey" for v in row])
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_xlabel("lift vs all users")
+    ax.set_title(f"Segment {segment}: genres")
+    return fig
+
+
+def plot_demographics(composition, segment, ax=None):
+    """Segment share vs population share of each value of one attribute.
+
+    ``composition`` is the long table of :func:`~filmrec_toolkit.demographic_composition`
+    (or ``describe_segments(...).attrs["compositions"][attribute]``); suppressed cells are
+    drawn empty and marked.
+    """
+    comp = pd.DataFrame(composition)
+    comp = comp.loc[comp["segment"] == segment]
+    if comp.empty:
+        raise ValueError(f"segment={segment!r} is not in the composition table.")
+    fig, ax = _axes(ax, (7, 4))
+    x = np.arange(len(comp))
+    ax.bar(x - 0.2, comp["population_share"], width=0.4, color="lightgrey", label="all users")
+    ax.bar(x + 0.2, comp["share"].fillna(0.0), width=0.4, color="tab:blue", label=f"segment {segment}")
+    for xi, sup in zip(x, comp["suppressed"]):
+        if sup:
+            ax.text(xi + 0.2, 0, "n<min", rotation=90, fontsize=6, ha="center", va="bottom")
+    ax.set_xticks(x)
+    ax.set_xticklabels(comp["value"].astype(str), rotation=45, ha="right", fontsize=8)
+    ax.set_ylabel("share of users")
+    ax.legend(frameon=False)
+    ax.set_title(f"Segment {segment}: composition")
+    fig.tight_layout()
+    return fig

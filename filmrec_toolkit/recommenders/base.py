@@ -8,6 +8,7 @@ and partition indices, plus the model state (see :func:`default_chunk_size`).
 from __future__ import annotations
 
 import logging
+import time
 from typing import Iterable
 
 import numpy as np
@@ -84,7 +85,9 @@ class Recommender:
     def fit(self, train: Dataset) -> "Recommender":
         """Fit on a training Dataset; returns self."""
         train = ensure_dataset(train, "train")
+        start = time.perf_counter()
         self._fit(train)
+        self.fit_seconds_ = time.perf_counter() - start
         self.train_ = train
         self.user_vocab_ = train.user_vocab
         self.item_vocab_ = train.item_vocab
@@ -214,6 +217,29 @@ class Recommender:
         mask = self._candidate_mask(candidates, user_ids)
         cols, vals = self.recommend_rows(rows, k, exclude_seen, mask, chunk_size, show_progress)
         return topk_frame(user_ids, self.item_vocab_.ids, cols, vals)
+
+    # -- optional capabilities (overridden by models that support them) -----
+    def _score_profile(self, item_rows: np.ndarray, ratings: np.ndarray | None,
+                       text_vector: np.ndarray | None) -> np.ndarray:
+        """Scores ``(n_items,)`` for a new user given rated item rows (and a text vector)."""
+        raise TypeError(f"{type(self).__name__} cannot score a new user's profile; use ContentRecommender, "
+                        "EASE, ItemKNN or Popularity.")
+
+    def recommend_for_profile(self, liked_items=None, text: str | None = None, k: int = 10, *,
+                              ratings=None, encoder=None, exclude_liked: bool = True) -> pd.DataFrame:
+        """Top-k for a new user (cold start) from liked films and/or a free-text wish.
+
+        See :func:`filmrec_toolkit.recommenders.recommend_for_profile`.
+        """
+        from .cold_start import recommend_for_profile
+
+        return recommend_for_profile(self, liked_items, text, k, ratings=ratings, encoder=encoder,
+                                     exclude_liked=exclude_liked)
+
+    def explain(self, user, item, n: int = 5):
+        """Why ``item`` scores as it does for ``user``: an :class:`Explanation` (frame, sentence)."""
+        raise TypeError(f"{type(self).__name__} does not support explain(); ContentRecommender, ItemKNN, "
+                        "EASE and Popularity do.")
 
 
 def as_user_rows(model: Recommender, users: Iterable | None) -> np.ndarray:

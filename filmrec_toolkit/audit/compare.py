@@ -1,0 +1,56 @@
+"""Paired comparison of models evaluated on the same users."""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from .._config import USER_COL
+from ..metrics.fairness import holm_correction, paired_bootstrap_ci, paired_wilcoxon
+
+__all__ = ["compare_models"]
+
+
+def compare_models(per_user: Mapping[str, pd.DataFrame], metric: str = "ndcg@10", baseline: str | None = None,
+                   n_resamples: int = 1000, confidence: float = 0.95, random_state=42) -> pd.DataFrame:
+    """Paired Wilcoxon signed-rank tests and paired bootstrap CIs between models.
+
+    For each pair (every model against ``baseline``, or every pair), users present in
+    both per-user frames with a defined ``metric`` are paired; the table gives
+    ``n_users, mean_a, mean_b, diff = mean(a - b), ci_low, ci_high`` (percentile
+    bootstrap over users, :func:`~filmrec_toolkit.metrics.paired_bootstrap_ci`),
+    ``statistic, p_value`` (:func:`~filmrec_toolkit.metrics.paired_wilcoxon`) and
+    ``p_holm`` (Holm across the pairs in the table).
+
+    Parameters
+    ----------
+    per_user : mapping model name -> DataFrame with ``user_id`` and ``metric``
+    """
+    names = list(per_user)
+    if len(names) < 2:
+        raise ValueError(f"compare_models needs at least two models, got {names}.")
+    for name in names:
+        frame = per_user[name]
+        if USER_COL not in frame.columns or metric not in frame.columns:
+            raise ValueError(f"per_user[{name!r}] needs columns {USER_COL!r} and {metric!r}; "
+                             f"it has {list(frame.columns)}.")
+    if baseline is not None and baseline not in names:
+        raise ValueError(f"baseline={baseline!r} is not one of the models {names}.")
+    pairs = [(n, baseline) for n in names if n != baseline] if baseline else list(combinations(names, 2))
+    rows = []
+    for a, b in pairs:
+        joined = per_user[a][[USER_COL, metric]].merge(per_user[b][[USER_COL, metric]], on=USER_COL,
+                                                       suffixes=("_a", "_b")).dropna()
+        x = joined[f"{metric}_a"].to_numpy(dtype=float)
+        y = joined[f"{metric}_b"].to_numpy(dtype=float)
+        diff, lo, hi = paired_bootstrap_ci(x, y, n_resamples, confidence, random_state)
+        res = paired_wilcoxon(x, y)
+        rows.append({"model_a": a, "model_b": b, "metric": metric, "n_users": len(joined),
+                     "mean_a": float(x.mean()) if len(x) else np.nan, "mean_b": float(y.mean()) if len(y) else np.nan,
+                     "diff": diff, "ci_low": lo, "ci_high": hi, "statistic": res.statistic, "p_value": res.p_value})
+    out = pd.DataFrame(rows)
+    out["p_holm"] = holm_correction(out["p_value"].to_numpy())
+    return out

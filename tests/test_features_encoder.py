@@ -1,0 +1,262 @@
+"""TextEncoder, pooling, post-processing and EmbeddingCache on tiny random models (no downloads)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+from filmrec_toolkit import Dataset  # noqa: E402
+from filmrec_toolkit.features import (  # noqa: E402
+    EmbeddingCache,
+    EmbeddingPostprocessor,
+    ItemEmbeddings,
+    TextEncoder,
+    build_item_documents,
+    embed_items,
+    pool_hidden_states,
+)
+
+WORDS = ["toy", "story", "heat", "cops", "robbers", "space", "war", "love", "paris", "comedy", "drama", "genres",
+         "plot", "film", "a", "the", "of", "and"] + [f"w{i}" for i in range(40)]
+
+
+def _word_tokenizer(folder, *, pad: bool, cls: bool):
+    """A word-level fast tokenizer written to ``folder`` (optionally without a pad token, like GPT-2)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    special = ["<unk>", "</s>"] + (["<pad>"] if pad else []) + (["<cls>"] if cls else [])
+    vocab = {w: i for i, w in enumerate(special + WORDS)}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    if cls:
+        tok.post_processor = processors.TemplateProcessing(single="<cls> $A", special_tokens=[("<cls>", vocab["<cls>"])])
+    kwargs = {"unk_token": "<unk>", "eos_token": "</s>"}
+    if pad:
+        kwargs["pad_token"] = "<pad>"
+    if cls:
+        kwargs["cls_token"] = "<cls>"
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, model_max_length=64, **kwargs)
+    fast.save_pretrained(folder)
+    return len(vocab)
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory):
+    from transformers import BertConfig, BertModel
+
+    folder = tmp_path_factory.mktemp("tiny_bert")
+    n_vocab = _word_tokenizer(folder, pad=True, cls=True)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=n_vocab, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=64, pad_token_id=2, architectures=["BertModel"])
+    BertModel(config).eval().save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_llama(tmp_path_factory):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    folder = tmp_path_factory.mktemp("tiny_llama")
+    n_vocab = _word_tokenizer(folder, pad=False, cls=False)  # no pad token, like GPT-2
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=n_vocab, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=64,
+                         architectures=["LlamaForCausalLM"])
+    LlamaForCausalLM(config).eval().save_pretrained(folder)
+    return folder
+
+
+TEXTS = ["toy story", "heat cops and robbers of paris", "war", "love story of the space film a drama",
+         "comedy", "the film", "plot of a war film and a love story"]
+
+
+# ------------------------------------------------------------------ pooling math
+def test_pooling_by_hand_two_tokens():
+    # one text of 2 real tokens + 1 pad; hidden states chosen by hand
+    hidden = torch.tensor([[[1.0, 2.0], [3.0, 6.0], [100.0, -100.0]]])
+    mask = torch.tensor([[1, 1, 0]])
+    # mean = ([1,2] + [3,6]) / 2 = [2, 4]; cls = first = [1, 2]; last_token = [3, 6]; max = [3, 6]
+    assert pool_hidden_states(hidden, mask, "mean").tolist() == [[2.0, 4.0]]
+    assert pool_hidden_states(hidden, mask, "cls").tolist() == [[1.0, 2.0]]
+    assert pool_hidden_states(hidden, mask, "last_token").tolist() == [[3.0, 6.0]]
+    assert pool_hidden_states(hidden, mask, "max").tolist() == [[3.0, 6.0]]
+    # left padding: last real token is still the last position with mask 1
+    left = torch.tensor([[[9.0, 9.0], [1.0, 2.0], [3.0, 6.0]]])
+    assert pool_hidden_states(left, torch.tensor([[0, 1, 1]]), "last_token").tolist() == [[3.0, 6.0]]
+    with pytest.raises(ValueError, match="pooling='sum'"):
+        pool_hidden_states(hidden, mask, "sum")
+
+
+def test_encoder_defaults_and_pooling_matches_manual(tiny_bert):
+    enc = TextEncoder(str(tiny_bert), normalize=False, num_threads=1).fit()
+    assert (enc.pooling_, enc.postprocess_, enc.is_causal_, enc.dim_) == ("mean", None, False, 16)
+    ids = enc.tokenizer_(["toy story"])["input_ids"]
+    assert len(ids[0]) == 3  # <cls> toy story
+    with torch.inference_mode():
+        states = enc.model_(input_ids=torch.tensor(ids))[0][0]
+    np.testing.assert_allclose(enc.transform(["toy story"])[0], states.mean(0).numpy(), rtol=1e-5, atol=1e-6)
+    cls = TextEncoder(str(tiny_bert), pooling="cls", normalize=False, num_threads=1).fit()
+    np.testing.assert_allclose(cls.transform(["toy story"])[0], states[0].numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_causal_lm_hidden_states_not_logits_and_pad_token(tiny_llama):
+    enc = TextEncoder(str(tiny_llama), num_threads=1).fit()
+    assert enc.is_causal_ and enc.postprocess_ == "center" and enc.pooling_ == "mean"
+    assert enc.tokenizer_.pad_token == "</s>"  # was missing
+    assert type(enc.model_).__name__ == "LlamaModel"  # base model: no LM head
+    raw = enc.encode_raw(TEXTS)
+    assert raw.shape == (len(TEXTS), 16)  # hidden size, not the vocabulary size
+    with pytest.raises(RuntimeError, match="fitted on the catalogue"):
+        enc.transform(TEXTS)
+    X = enc.fit_transform(TEXTS)
+    np.testing.assert_allclose(np.linalg.norm(X, axis=1), 1, rtol=1e-5)
+    last = TextEncoder(str(tiny_llama), pooling="last_token", postprocess=None, normalize=False, num_threads=1).fit()
+    ids = last.tokenizer_(["heat cops"])["input_ids"]
+    with torch.inference_mode():
+        states = last.model_(input_ids=torch.tensor(ids))[0][0]
+    np.testing.assert_allclose(last.transform(["heat cops"])[0], states[-1].numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("model_fixture", ["tiny_bert", "tiny_llama"])
+def test_order_preserved_under_length_sorting(request, model_fixture):
+    folder = request.getfixturevalue(model_fixture)
+    enc = TextEncoder(str(folder), batch_size=2, postprocess=None, num_threads=1).fit()
+    batched = enc.transform(TEXTS)
+    one_by_one = np.vstack([enc.transform([t]) for t in TEXTS])
+    # dynamic padding + sorting must not change any row, and rows come back in input order
+    np.testing.assert_allclose(batched, one_by_one, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(batched[0], batched[1])
+    assert enc.transform([]).shape == (0, 16)
+
+
+def test_truncation_and_bad_input(tiny_bert):
+    enc = TextEncoder(str(tiny_bert), max_length=3, num_threads=1).fit()
+    assert enc.max_length_ == 3
+    # only <cls> + the first 2 words are seen
+    np.testing.assert_allclose(enc.transform(["toy story heat cops"]), enc.transform(["toy story"]), rtol=1e-5)
+    with pytest.raises(TypeError, match="single str"):
+        enc.transform("toy story")
+    with pytest.raises(TypeError, match="element 1"):
+        enc.transform(["toy", 3])
+    with pytest.raises(ValueError, match="pooling='median'"):
+        TextEncoder(str(tiny_bert), pooling="median").fit()
+    with pytest.raises(ValueError, match="neither a preset"):
+        TextEncoder("no-such-org/no-such-model").fit()
+
+
+def test_postprocess_center_and_whiten():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 4)) + np.array([10.0, 0, 0, 0])  # anisotropic: all rows point the same way
+    centred = EmbeddingPostprocessor("center").fit_transform(X)
+    np.testing.assert_allclose(centred.mean(0), 0, atol=1e-6)
+    white = EmbeddingPostprocessor("whiten", prenormalize=False).fit_transform(X)
+    np.testing.assert_allclose(np.cov(white, rowvar=False), np.eye(4), atol=1e-4)
+    with pytest.raises(ValueError, match="postprocess='pca'"):
+        EmbeddingPostprocessor("pca").fit(X)
+
+
+# ------------------------------------------------------------------ cache
+def _catalogue(n: int) -> Dataset:
+    rng = np.random.default_rng(1)
+    titles = [" ".join(rng.choice(WORDS, size=rng.integers(1, 8))) for _ in range(n)]
+    items = pd.DataFrame({"item_id": np.arange(n), "title": [f"{t} {i}" for i, t in enumerate(titles)],
+                          "genres": [["Drama"] if i % 2 else ["Comedy"] for i in range(n)]})
+    ratings = pd.DataFrame({"user_id": np.arange(n) % 3, "item_id": np.arange(n), "rating": 4.0})
+    return Dataset.from_frames(ratings, items)
+
+
+def test_cache_hits_and_misses(tiny_bert, tmp_path):
+    enc = TextEncoder(str(tiny_bert), num_threads=1).fit()
+    cache = EmbeddingCache(tmp_path / "cache", chunk_size=8)
+    first = embed_items(_catalogue(30), encoder=enc, cache=cache)
+    assert (first.meta["n_encoded"], first.meta["n_cached"]) == (30, 0)
+    again = embed_items(_catalogue(30), encoder=enc, cache=cache)
+    assert (again.meta["n_encoded"], again.meta["n_cached"]) == (0, 30)
+    np.testing.assert_array_equal(first.matrix, again.matrix)
+    bigger = embed_items(_catalogue(40), encoder=enc, cache=cache)  # adding 10 films re-encodes 10
+    assert (bigger.meta["n_encoded"], bigger.meta["n_cached"]) == (10, 30)
+    uncached = embed_items(_catalogue(40), encoder=enc, cache=None)
+    np.testing.assert_allclose(bigger.matrix, uncached.matrix, rtol=1e-5, atol=1e-6)
+    assert list(bigger.text_hashes) == list(uncached.text_hashes)
+    # another key (pooling) is another cache entry
+    other = embed_items(_catalogue(30), encoder=TextEncoder(str(tiny_bert), pooling="max", num_threads=1),
+                        cache=cache)
+    assert other.meta["n_encoded"] == 30
+    assert isinstance(other, ItemEmbeddings) and other.meta["pooling"] == "max"
+
+
+def test_cache_kill_and_resume(tiny_bert, tmp_path, monkeypatch):
+    enc = TextEncoder(str(tiny_bert), num_threads=1).fit()
+    cache = EmbeddingCache(tmp_path / "cache", chunk_size=5)
+    ds = _catalogue(20)
+    real = enc.encode_raw
+    calls = {"n": 0}
+
+    def dies_after_first_chunk(texts, show_progress=None):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt("killed")
+        return real(texts, show_progress=show_progress)
+
+    monkeypatch.setattr(enc, "encode_raw", dies_after_first_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        embed_items(ds, encoder=enc, cache=cache)
+    folder = cache.directory(enc.cache_key())
+    assert len(list(folder.glob("chunk-*.npz"))) == 1
+    assert not list(folder.glob(".tmp-*"))  # no half-written file left
+    monkeypatch.setattr(enc, "encode_raw", real)
+    resumed = embed_items(ds, encoder=enc, cache=cache)
+    assert (resumed.meta["n_cached"], resumed.meta["n_encoded"]) == (5, 15)
+    np.testing.assert_allclose(resumed.matrix, embed_items(ds, encoder=enc, cache=None).matrix, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "tamper"])
+def test_corrupted_cache_detected_and_rebuilt(tiny_bert, tmp_path, caplog, damage):
+    enc = TextEncoder(str(tiny_bert), num_threads=1).fit()
+    cache = EmbeddingCache(tmp_path / "cache", chunk_size=100)
+    ds = _catalogue(12)
+    good = embed_items(ds, encoder=enc, cache=cache)
+    [path] = cache.directory(enc.cache_key()).glob("chunk-*.npz")
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif damage == "garbage":
+        path.write_bytes(b"not an npz file")
+    else:  # valid npz, wrong numbers: caught by the checksum
+        with np.load(path) as data:
+            hashes, vectors, checksum = data["hashes"], data["vectors"] + 1.0, data["checksum"]
+        with open(path, "wb") as fh:
+            np.savez(fh, hashes=hashes, vectors=vectors, checksum=checksum)
+    with caplog.at_level(logging.WARNING, logger="filmrec_toolkit.features.cache"):
+        rebuilt = embed_items(ds, encoder=enc, cache=cache)
+    assert "corrupt" in caplog.text
+    assert (rebuilt.meta["n_corrupt_files"], rebuilt.meta["n_encoded"]) == (1, 12)
+    np.testing.assert_allclose(rebuilt.matrix, good.matrix, rtol=1e-5, atol=1e-6)
+    assert path.with_name(path.name + ".corrupt").exists()
+    assert embed_items(ds, encoder=enc, cache=cache).meta["n_encoded"] == 0
+
+
+def test_embed_items_postprocess_state_and_save(tiny_llama, tmp_path):
+    ds = _catalogue(15)
+    enc = TextEncoder(str(tiny_llama), postprocess="whiten", num_threads=1)
+    emb = embed_items(ds, encoder=enc, cache=EmbeddingCache(tmp_path / "c"))
+    assert emb.meta["postprocess"] == "whiten" and set(emb.transform_state) == {"mean", "components"}
+    np.testing.assert_array_equal(emb.item_ids, ds.item_ids)
+    loaded = ItemEmbeddings.load(emb.save(tmp_path / "emb"))
+    np.testing.assert_array_equal(loaded.transform_state["components"], emb.transform_state["components"])
+    # same raw cache, another postprocess: nothing re-encoded, different vectors
+    centred = embed_items(ds, encoder=TextEncoder(str(tiny_llama), postprocess="center", num_threads=1),
+                          cache=EmbeddingCache(tmp_path / "c"))
+    assert centred.meta["n_encoded"] == 0 and not np.allclose(centred.matrix, emb.matrix)
+    with pytest.raises(ValueError, match="documents has 3 texts"):
+        embed_items(ds, encoder=enc, documents=["a", "b", "c"], cache=None)
+    with pytest.raises(TypeError, match="encoder must be"):
+        embed_items(ds, encoder=object(), cache=None)
+    assert build_item_documents(ds)[0].endswith(". Genres: Comedy.")
