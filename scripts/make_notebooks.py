@@ -66,7 +66,8 @@ FINAL = """\
 results["runtime_s"] = round(time.perf_counter() - started, 1)
 Path(results_path).parent.mkdir(parents=True, exist_ok=True)
 Path(results_path).write_text(json.dumps(results, indent=2, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
-print(json.dumps(results, indent=2, default=str)[:2000])"""
+print(f"wrote {results_path}")
+pd.Series({key: value for key, value in results.items() if np.ndim(value) == 0 and not isinstance(value, dict)}, dtype=object)"""
 
 
 def md(text: str):
@@ -344,6 +345,7 @@ NB03 = dict(
     n_eval_users = None        # evaluate a sample of users (None: all)
     wish = "a heartwarming animated film about friendship"
     liked_titles = ["Toy Story (1995)", "Aladdin (1992)"]
+    compare_encoders = []      # other text models for the content model, e.g. ["smollm2-135m"] (slow on CPU)
     """,
     body=[
         md("## 1. Item embeddings (cached by notebook 01)"),
@@ -401,6 +403,24 @@ NB03 = dict(
             "SAR": [0.3308, 0.1764, 0.3825, 0.1106], "LightGCN": [0.3796, 0.1443, 0.4198, 0.0885],
         }, index=["precision@10", "recall@10", "ndcg@10", "map@10"]).T.assign(source="published")
         pd.concat([msr_table[["precision@10", "recall@10", "ndcg@10", "map@10"]].assign(source="ours"), published_msr]).round(4)
+        """),
+        md("""
+        ### Which language model?
+
+        The same content model on other encoders' embeddings (set `compare_encoders`, e.g. to
+        `["smollm2-135m"]`, the causal LM preset: mean-pooled hidden states, mean-centred over
+        the catalogue). Each is embedded once through the cache.
+        """),
+        code("""
+        encoder_table = {f"{embeddings.model_id} (this run)": msr["Content (LM)"].summary(10)}
+        for other_model in compare_encoders:
+            other = ft.embed_items(items_ds, encoder=ft.TextEncoder(model=other_model), cache=ft.EmbeddingCache(),
+                                   show_progress=show_progress)
+            ev = ft.evaluate(ft.ContentRecommender(other), train, test, k=(10,), users=eval_users)
+            encoder_table[f"{other.model_id} ({other_model})"] = ev.summary(10)
+        encoder_table = pd.DataFrame(encoder_table).T[["precision@10", "recall@10", "ndcg@10", "fit_seconds"]].astype(float)
+        results["encoder_table"] = encoder_table.round(4).to_dict(orient="index")
+        encoder_table.round(4)
         """),
         md("## 4. One user's list, and why"),
         code("""

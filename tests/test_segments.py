@@ -31,7 +31,7 @@ def planted(k=4, per=100, d=16, noise=0.1, seed=0):
 
 @pytest.mark.parametrize("k", [3, 4, 6])
 def test_auto_finds_planted_k(k):
-    x, truth = planted(k=k, per=60)
+    x, truth = planted(k=k, per=40)
     res = segment_users(x, k="auto", k_range=range(2, 9), random_state=0, sample_size=200)
     assert isinstance(res, SegmentResult)
     assert res.k == k
@@ -39,7 +39,7 @@ def test_auto_finds_planted_k(k):
     assert list(res.silhouette.index) == list(range(2, 9))
     assert res.silhouette.idxmax() == k
     assert res.centroids.shape == (k, 16)
-    assert res.sample_size == min(200, 60 * k)
+    assert res.sample_size == min(200, 40 * k)
 
 
 def test_fixed_k_recovers_clusters_and_is_reproducible():

@@ -14,7 +14,7 @@ __all__ = ["main_genres", "plot_item_map", "plot_user_map", "plot_silhouette", "
 _OTHER = "other"
 
 
-def _axes(ax, figsize=(7, 6)):
+def _axes(ax, figsize=(9, 6)):
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -69,7 +69,8 @@ def plot_item_map(coords, dataset=None, genres=None, titles=None, label=8, ax=No
     ax.scatter(coords[:, 0], coords[:, 1], c=[colour[m] for m in main], s=point_size, linewidths=0, alpha=0.8)
     for c in cats:
         ax.scatter([], [], c=[colour[c]], s=20, label=c)
-    ax.legend(title="main genre", fontsize="small", markerscale=1.2, loc="best", frameon=False)
+    ax.legend(title="main genre", fontsize="small", markerscale=1.2, loc="upper left", bbox_to_anchor=(1.0, 1.0),
+              frameon=False)
     if titles is not None:
         if isinstance(label, (int, np.integer)):
             pop = dataset.item_counts() if dataset is not None else np.zeros(len(coords))
@@ -81,6 +82,7 @@ def plot_item_map(coords, dataset=None, genres=None, titles=None, label=8, ax=No
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title("Films by main genre")
+    fig.tight_layout()
     return fig
 
 
@@ -111,10 +113,11 @@ def plot_user_map(coords, labels, names=None, ax=None, point_size: float = 4):
     for i, s in enumerate(segs):
         text = f"{s}" if names is None else f"{s}: {dict(names).get(s, s)}"
         ax.scatter([], [], c=[palette[i]], s=20, label=text)
-    ax.legend(title="segment", fontsize="small", frameon=False)
+    ax.legend(title="segment", fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title("Users by segment")
+    fig.tight_layout()
     return fig
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +58,13 @@ def local_client(n_workers: int = 2, threads_per_worker: int = 1, memory_limit: 
     threads_per_worker = check_positive_int(threads_per_worker, "threads_per_worker")
     options = dict(processes=True, host="127.0.0.1", dashboard_address=None, silence_logs=logging.WARNING)
     options.update(kwargs)
-    # a Client that creates its own LocalCluster closes it on client.close()
-    return distributed.Client(n_workers=n_workers, threads_per_worker=threads_per_worker,
-                              memory_limit=memory_limit, set_as_default=False, **options)
+    # a Client that creates its own LocalCluster closes it on client.close(). Without the
+    # dashboard the scheduler still serves /health and /metrics, on 127.0.0.1 only; when
+    # another cluster holds its default port 8787 it takes a free one (nothing to warn about).
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Port 8787 is already in use")
+        return distributed.Client(n_workers=n_workers, threads_per_worker=threads_per_worker,
+                                  memory_limit=memory_limit, set_as_default=False, **options)
 
 
 def ensure_client(client):
