@@ -14,11 +14,11 @@ Protocols (see ``/work/shared/PROTOCOLS.md`` and ``filmrec_toolkit.datasets.spli
 
 Selection criterion: NDCG@10 on validation. Grids (every value tried, nothing chosen on test):
 
-* ItemKNN: n_neighbors ∈ {50, 100, 200, 400} × shrink ∈ {0, 10, 50}
+* ItemKNN: n_neighbors ∈ {50, 100, 200, 400} × shrink ∈ {0, 10, 50, 200, 1000}
 * EASE: l2 ∈ {50, 100, 200, 300, 500, 800, 1200, 2000, 3000}
-* ALS: factors ∈ {32, 64, 128} × alpha ∈ {1, 5} × regularization ∈ {0.1, 1} (15 iterations)
-* BPR: factors ∈ {32, 64} × learning_rate ∈ {0.01, 0.05} (regularization 0.01, 100 iterations;
-  ml-100k only by default — ``--bpr-ml1m`` adds it on ml-1m)
+* ALS: factors ∈ {16, 32, 64, 128} × alpha ∈ {1, 5} × regularization ∈ {0.1, 1, 10, 100} (15 iterations)
+* BPR: factors ∈ {32, 64, 128} × learning_rate ∈ {0.005, 0.01} × regularization ∈ {0.001, 0.01}
+  (100 iterations; ml-100k only by default — ``--bpr-ml1m`` adds it on ml-1m)
 * Content (MiniLM on title + genres, MiniLM on title + genres + TMDB plot, TF-IDF on the
   same plot documents, genre multi-hot): profiler ∈ {"mean", "rating_weighted"}
 * ContentAwareHybrid(EASE*, Content[MiniLM+plot]*): content_weight ∈ {0, 0.05, 0.1, 0.2}
@@ -68,12 +68,12 @@ PUBLISHED_RECBOLE = pd.DataFrame([
 ], columns=["model", "recall@10", "ndcg@10", "mrr@10", "hit@10"])
 
 GRIDS = {
-    "ItemKNN": [dict(n_neighbors=n, shrink=s) for n in (50, 100, 200, 400) for s in (0, 10, 50)],
+    "ItemKNN": [dict(n_neighbors=n, shrink=s) for n in (50, 100, 200, 400) for s in (0, 10, 50, 200, 1000)],
     "EASE": [dict(l2=v) for v in (50, 100, 200, 300, 500, 800, 1200, 2000, 3000)],
     "ALS": [dict(factors=f, alpha=a, regularization=r, iterations=15, random_state=42)
-            for f in (32, 64, 128) for a in (1, 5) for r in (0.1, 1.0)],
-    "BPR": [dict(factors=f, learning_rate=lr, regularization=0.01, iterations=100, random_state=42)
-            for f in (32, 64) for lr in (0.01, 0.05)],
+            for f in (16, 32, 64, 128) for a in (1, 5) for r in (0.1, 1.0, 10.0, 100.0)],
+    "BPR": [dict(factors=f, learning_rate=lr, regularization=r, iterations=100, random_state=42)
+            for f in (32, 64, 128) for lr in (0.005, 0.01) for r in (0.001, 0.01)],
 }
 QUICK_GRIDS = {
     "ItemKNN": [dict(n_neighbors=200, shrink=10)],

@@ -116,7 +116,7 @@ NB01 = dict(
     coordinates are cached on disk, so the later notebooks reuse them instead of recomputing.
     """,
     parameters="""
-    probe_titles = ["Toy Story (1995)", "Star Wars (1977)", "Fargo (1996)"]   # neighbour tables
+    probe_titles = ["Toy Story (1995)", "Raiders of the Lost Ark (1981)", "Fargo (1996)"]   # in ml-100k and ml-1m
     n_neighbours = 5
     map_method = "umap"        # "umap" (cached after the first run) or "pca" (instant)
     """,
@@ -644,6 +644,7 @@ NB04 = dict(
         """),
         md("## 10. The static report"),
         code("""
+        Path(report_dir).mkdir(parents=True, exist_ok=True)
         audit_path = report.to_html(Path(report_dir) / "audit.html", title=f"filmrec_toolkit audit ({dataset})")
         results["audit_html"] = str(audit_path)
         print("audit report written to", audit_path)
@@ -707,6 +708,7 @@ NB05 = dict(
         results["second_user_items"] = inspector.recommend(inspector.user.value, mmr=0.5)[0]["item_id"].tolist()
         results["widget_error"] = inspector.error.value
         display(HTML(inspector.recommendations.value))
+        inspector.user.value, inspector.mmr.value = first_user, 1.0  # back to the first user for live use
         """),
         md("## 3. SegmentExplorer"),
         code("""

@@ -144,3 +144,33 @@ def test_05_interactive_inspection(tmp_path):
     assert len(r["second_user_items"]) == r["k"] and r["second_user_items"] != r["first_user_items"]
     assert r["widget_error"] == ""  # the inspector's error area stayed empty
     assert r["n_segments"] >= 2
+
+
+# ------------------------------------------------------------- the demo's static HTML
+def test_static_html_needs_no_network(tmp_path):
+    """demo.notebook_to_html: figures embedded, no script/stylesheet URL, widget state dropped."""
+    import re
+
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    demo = _load_script("demo")
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg=="
+    cell = new_code_cell("plot()", outputs=[
+        new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}),
+        new_output("display_data", data={"application/vnd.jupyter.widget-view+json": {"model_id": "abc"},
+                                          "text/plain": "UserInspector(...) (interactive)"}),
+    ])
+    nb = new_notebook(cells=[cell])
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    executed = tmp_path / "x.ipynb"
+    nbformat.write(nb, executed)
+    page = demo.notebook_to_html(executed, tmp_path / "x.html").read_text()
+    assert f"data:image/png;base64,{png}" in page
+    assert "UserInspector(...) (interactive)" in page  # the widget's text fallback is shown
+    assert not re.findall(r"<script[^>]+src=\"https?:", page)
+    assert not re.findall(r"<link[^>]+href=\"https?:", page)
+    index = demo.write_index(tmp_path, [{"name": "01_x", "seconds": 1.5, "ok": True, "html": "html/01_x.html"},
+                                        {"name": "02_y", "seconds": 2.0, "ok": False, "error": "Boom <b>"}],
+                             3.5, "ml-100k")
+    text = index.read_text()
+    assert "href='html/01_x.html'" in text and "Boom &lt;b&gt;" in text and "failed" in text

@@ -138,6 +138,16 @@ class TestContentMeanProfiler(RecommenderMixin):
         return ContentRecommender(block_embeddings(ds), profiler=UserProfiler("mean"))
 
 
+class TestContentMultiInterest(RecommenderMixin):
+    """The profiler hook: a multi-interest profiler plugs into ContentRecommender unchanged."""
+
+    def make(self, ds):
+        from filmrec_toolkit.profiles import MultiInterestProfiler
+
+        return ContentRecommender(block_embeddings(ds), profiler=MultiInterestProfiler(
+            max_interests=2, min_cluster_size=2, history="all", random_state=0))
+
+
 class TestHybrid(RecommenderMixin):
     def make(self, ds):
         return Hybrid([EASE(l2=5.0), ContentRecommender(block_embeddings(ds))], weights=[0.7, 0.3])

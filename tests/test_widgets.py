@@ -186,7 +186,8 @@ def test_segment_explorer_shows_description_and_guarded_export(tiny):
     assert ex.error.value == ""
     first = ex.description.value
     assert "Segment" in first
-    assert "Audience export" in ex.export.value
+    assert "Audience export (2 users)" in ex.export.value
+    assert ">0</td>" in ex.export.value  # the segment label stays an integer
     # composition: segment 0 = users 1 and 3, both men -> gender M share 1.0, lift 1 / 0.5 = 2
     comp = ex.composition_table(0)
     men = comp.loc[(comp["attribute"] == "gender") & (comp["value"] == "M")].iloc[0]
@@ -194,7 +195,7 @@ def test_segment_explorer_shows_description_and_guarded_export(tiny):
     assert "Demographic composition" in ex.composition.value and "gender" in ex.composition.value
     assert "most watched in the segment" in ex.films.value
     ex.include_ids.value = True  # the export lists the members' ids (segment 0: users 1 and 3)
-    assert "user_id" in ex.export.value and "(2)" in ex.export.value
+    assert "user_id" in ex.export.value and "(2 users)" in ex.export.value
     ex.segment.value = ex.segment.options[1][1]
     assert ex.description.value != first
     # a guard larger than every segment: the export is refused, visibly

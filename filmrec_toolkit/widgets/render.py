@@ -52,9 +52,10 @@ def render_table(frame: pd.DataFrame, columns: Iterable[str] | None = None, max_
     cols = [c for c in (columns or frame.columns) if c in frame.columns]
     rows = frame if max_rows is None else frame.head(max_rows)
     head = "".join(f"<th {_TH}>{html.escape(str(c))}</th>" for c in cols)
+    columns = [rows[c].tolist() for c in cols]  # per column: ints stay ints (iterrows would upcast)
     body = "".join(
-        "<tr>" + "".join(f"<td {_TD}>{_fmt(row[c], digits)}</td>" for c in cols) + "</tr>"
-        for _, row in rows.iterrows()
+        "<tr>" + "".join(f"<td {_TD}>{_fmt(col[i], digits)}</td>" for col in columns) + "</tr>"
+        for i in range(len(rows))
     )
     more = "" if max_rows is None or len(frame) <= max_rows else \
         f"<p style='font-size:11px;color:#666'>… {len(frame) - max_rows} more row(s)</p>"

@@ -129,8 +129,8 @@ class SegmentExplorer(InspectorBase):
             return
         if isinstance(exported, pd.DataFrame):
             body = render_table(exported, max_rows=10)
-            size = len(exported)
+            size = int(exported["size"].iloc[0]) if "size" in exported.columns else len(exported)
         else:
             body = render_kv(dict(exported))
             size = dict(exported).get("size", "")
-        self.export.value = f"<h4 style='margin:4px 0'>Audience export ({size})</h4>" + body
+        self.export.value = f"<h4 style='margin:4px 0'>Audience export ({size} users)</h4>" + body
