@@ -14,6 +14,16 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 SEED = 42
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: Data home shared by realdata/slow tests and session-scoped fixtures: embeddings of the real
+#: catalogues are computed once and reused across runs (override with FILMREC_TEST_DATA_HOME).
+SHARED_HOME = os.environ.get("FILMREC_TEST_DATA_HOME") or os.path.join(ROOT, ".filmrec_cache", "test-home")
+
+
+def pytest_configure(config):
+    # session-scoped fixtures run before the autouse fixture below: never let them write to ~/.cache
+    os.environ["FILMREC_DATA_HOME"] = SHARED_HOME
+
 
 @pytest.fixture(autouse=True)
 def _seed():
@@ -24,7 +34,7 @@ def _seed():
 def _isolated_data_home(tmp_path_factory, monkeypatch, request):
     """Unit tests write caches in a temporary data home; realdata tests share one per session."""
     if request.node.get_closest_marker("realdata") or request.node.get_closest_marker("slow"):
-        home = os.environ.get("FILMREC_TEST_DATA_HOME") or str(tmp_path_factory.getbasetemp() / "shared_home")
+        home = SHARED_HOME
     else:
         home = str(tmp_path_factory.mktemp("data_home"))
     monkeypatch.setenv("FILMREC_DATA_HOME", home)
