@@ -7,7 +7,7 @@ import pandas as pd
 
 from .._config import ITEM_COL, RANK_COL, SCORE_COL
 from .._topk import topk
-from ..exceptions import UnknownIdError, check_fitted, check_positive_int
+from ..exceptions import NotFittedError, UnknownIdError, check_fitted, check_positive_int
 from ..features.embeddings import l2_normalize
 
 __all__ = ["recommend_for_profile", "resolve_items"]
@@ -78,7 +78,11 @@ def recommend_for_profile(model, liked_items=None, text: str | None = None, k: i
         if encoder is None or not hasattr(encoder, "transform"):
             raise ValueError("text: pass encoder= (an object with .transform(list_of_texts), e.g. the TextEncoder "
                              "that embedded the items) to embed the wish.")
-        text_vector = l2_normalize(np.asarray(encoder.transform([text]), dtype=np.float32).reshape(1, -1))[0]
+        try:
+            raw = encoder.transform([text])
+        except NotFittedError:
+            raw = encoder.fit().transform([text])  # an unfitted TextEncoder: load its model once
+        text_vector = l2_normalize(np.asarray(raw, dtype=np.float32).reshape(1, -1))[0]
     scores = np.asarray(model._score_profile(rows, ratings, text_vector), dtype=np.float32).copy()
     if exclude_liked and len(rows):
         scores[rows] = -np.inf
