@@ -88,7 +88,8 @@ def notebook(name: str, title: str, intro: str, parameters: str, body: list) -> 
     cells = [
         md(f"# {title}\n\n{textwrap.dedent(intro).strip()}"),
         code(IMPORTS),
-        md("## Parameters\n\nChange these, or pass them with papermill (`-p dataset ml-1m`)."),
+        md("## Parameters\n\nChange these, or pass them with papermill: `-p dataset ml-1m`; lists as YAML, "
+           "`-y 'k_range: [3, 4, 5]'`."),
         code(params, tags=("parameters",)),
         code(SETUP),
         *body,

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from filmrec_toolkit._topk import topk
+from filmrec_toolkit._topk import _topk_partition, topk
 
 
 def test_hand_example_with_ties():
@@ -45,3 +45,19 @@ def test_matches_a_stable_full_sort(scores, k):
     expected = np.argsort(-scores, axis=1, kind="stable")[:, : min(k, scores.shape[1])]
     assert np.array_equal(cols, expected)
     assert np.array_equal(vals, np.take_along_axis(scores, expected, 1))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 8), st.integers(1, 5))
+def test_pruned_path_equals_partition_path(seed, n, k):
+    """The block-max bound path (block=4 so it triggers on small rows) equals argpartition."""
+    rng = np.random.default_rng(seed)
+    m = int(rng.integers(64, 400))
+    s = np.round(rng.standard_normal((n, m)), 1).astype(np.float32)  # many ties
+    s[rng.random(s.shape) < 0.2] = -np.inf
+    s[rng.random(s.shape) < 0.02] = np.nan
+    if seed % 5 == 0:
+        s[0] = -np.inf
+    fast = topk(s, k, block=4)
+    slow = _topk_partition(s, k)
+    assert np.array_equal(fast[0], slow[0]) and np.array_equal(fast[1], slow[1])
