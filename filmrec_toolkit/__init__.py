@@ -15,7 +15,7 @@ from .audit import *  # noqa: F401,F403  (binds ft.audit to the audit() function
 from .audit import __all__ as _audit_all
 from .datasets import *  # noqa: F401,F403
 from .evaluation import *  # noqa: F401,F403
-from .exceptions import ChecksumError, NotFittedError, UnknownIdError
+from .exceptions import ChecksumError, NotFittedError, UnknownIdError  # noqa: F401 (public)
 from .features import *  # noqa: F401,F403
 from .metrics import *  # noqa: F401,F403
 from .plots import *  # noqa: F401,F403
@@ -28,7 +28,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 _LAZY = {"widgets": ("UserInspector", "SegmentExplorer"),
          "scale": ("embed_items_distributed", "recommend_distributed", "evaluate_distributed",
-                   "make_synthetic_interactions", "local_client")}
+                   "local_client")}
 
 __all__ = sorted({
     "ChecksumError", "NotFittedError", "UnknownIdError",

@@ -38,3 +38,20 @@ def check_positive_int(value, name: str) -> int:
     if value < 1:
         raise ValueError(f"{name} == {value}, must be >= 1.")
     return int(value)
+
+
+def check_frame(frame, columns, param: str, hint: str = ""):
+    """Raise unless ``frame`` is a DataFrame with every name in ``columns``; return it.
+
+    The message names the parameter, the missing columns and the columns it has.
+    """
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{param} must be a pandas DataFrame with columns {list(columns)}, "
+                        f"got {type(frame).__name__}.{(' ' + hint) if hint else ''}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{param} is missing column(s) {missing}; it has {list(frame.columns)}."
+                         f"{(' ' + hint) if hint else ''}")
+    return frame

@@ -139,8 +139,9 @@ def test_accuracy_per_user_hand(tiny):
     assert acc.loc[1, "ndcg@2"] == pytest.approx(1.0)
     assert acc.loc[3, "ndcg@2"] == pytest.approx(1 / math.log2(3))
     assert acc.loc[3, "recall@2"] == 1.0 and acc.loc[3, "precision@2"] == 0.5
-    # a test user without a list scores 0
-    acc = accuracy_per_user(frame({1: [30]}), train, test, k=2).set_index("user_id")
+    # a test user without a list scores 0, and the caller is warned
+    with pytest.warns(UserWarning, match="1 of 2 test user"):
+        acc = accuracy_per_user(frame({1: [30]}), train, test, k=2).set_index("user_id")
     assert acc.loc[3, "ndcg@2"] == 0.0
 
 

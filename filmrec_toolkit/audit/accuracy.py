@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -46,5 +48,12 @@ def accuracy_per_user(recommendations: pd.DataFrame, train: Dataset, test: Datas
         ok = rank <= width
         hit = np.asarray(rel[urow[ok], irow[ok]]).ravel() != 0
         hits[pos[keep][ok], rank[ok] - 1] = hit
+    listed = np.isin(train.user_vocab.ids[users], rows[USER_COL].unique()) if len(rows) else np.zeros(len(users), bool)
+    if not listed.all():
+        warnings.warn(
+            f"{int((~listed).sum())} of {len(users)} test user(s) have no recommendation list and score 0; "
+            "if you recommended for a sample of users, restrict test to them "
+            "(test.subset(test.ratings['user_id'].isin(sample)))",
+            UserWarning, stacklevel=2)
     metrics = ranking_metrics(hits, n_rel[users], ks)
     return pd.DataFrame({USER_COL: train.user_vocab.ids[users], "n_test": n_rel[users].astype(np.int64), **metrics})

@@ -159,6 +159,7 @@ class AuditReport:
         import matplotlib.pyplot as plt
 
         path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
         parts = [f"<h1>{html.escape(title)}</h1>",
                  f"<p>Top-{self.k} lists of {len(self.models)} model(s): "
                  f"{html.escape(', '.join(map(str, self.models)))}. "

@@ -13,15 +13,15 @@ Relevance is min-max normalised per user over the candidates (all equal -> 1) so
 
 from __future__ import annotations
 
-import inspect
 import logging
 
 import numpy as np
 import pandas as pd
 
 from .._config import ITEM_COL, RANK_COL, SCORE_COL, USER_COL
+from .._params import ParamsMixin
 from ..datasets.dataset import Dataset, ensure_dataset
-from ..exceptions import check_fitted, check_positive_int
+from ..exceptions import check_fitted, check_frame, check_positive_int
 from ..metrics.beyond import _unit_rows, head_items, item_features
 from ..metrics.calibration import STECK_ALPHA, genre_matrix, kl_miscalibration, user_genre_distribution
 
@@ -36,24 +36,8 @@ def _check_unit(value, name: str) -> float:
     return float(value)
 
 
-class Reranker:
+class Reranker(ParamsMixin):
     """Base class: subclasses implement ``_fit(train)`` and ``_select(user_id, item_rows, rel, k)``."""
-
-    def get_params(self) -> dict:
-        sig = inspect.signature(type(self).__init__)
-        return {p: getattr(self, p) for p in sig.parameters if p != "self" and hasattr(self, p)}
-
-    def set_params(self, **params) -> "Reranker":
-        valid = self.get_params()
-        for key, value in params.items():
-            if key not in valid:
-                raise ValueError(f"{key!r} is not a parameter of {type(self).__name__}; valid: {sorted(valid)}.")
-            setattr(self, key, value)
-        return self
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if not hasattr(v, "shape"))
-        return f"{type(self).__name__}({args})"
 
     def _fit(self, train: Dataset) -> None:  # pragma: no cover - hook
         pass
@@ -75,13 +59,8 @@ class Reranker:
         """Re-order each user's candidates and keep ``k`` (fewer if a user has fewer candidates)."""
         check_fitted(self, "train_")
         k = check_positive_int(k, "k")
-        if not isinstance(candidates, pd.DataFrame):
-            raise TypeError(f"candidates must be a top-N DataFrame (user_id, item_id, score, rank), "
-                            f"got {type(candidates).__name__}.")
-        missing = [c for c in (USER_COL, ITEM_COL, SCORE_COL) if c not in candidates.columns]
-        if missing:
-            raise ValueError(f"candidates is missing column(s) {missing}; it has {list(candidates.columns)}. "
-                             "Pass model.recommend(users, k=N) with N >= k.")
+        check_frame(candidates, (USER_COL, ITEM_COL, SCORE_COL), "candidates",
+                    "Pass the top-N frame of model.recommend(users, k=N) with N >= k.")
         if candidates.duplicated([USER_COL, ITEM_COL]).any():
             raise ValueError("candidates lists an item twice for one user; give unique (user_id, item_id) pairs.")
         if RANK_COL in candidates.columns:

@@ -195,6 +195,19 @@ def _torch_threads(n: int | None):
         torch.set_num_threads(before)
 
 
+@contextlib.contextmanager
+def _hf_progress(enabled: bool):
+    """Show transformers' own progress bars (e.g. "Loading weights") only when asked."""
+    from transformers.utils import logging as hf_logging
+
+    was = hf_logging.is_progress_bar_enabled()
+    (hf_logging.enable_progress_bar if enabled else hf_logging.disable_progress_bar)()
+    try:
+        yield
+    finally:
+        (hf_logging.enable_progress_bar if was else hf_logging.disable_progress_bar)()
+
+
 class TextEncoder:
     """Encode texts with a pretrained transformer (encoder or causal LM) into float32 vectors.
 
@@ -320,7 +333,7 @@ class TextEncoder:
         config = AutoConfig.from_pretrained(path)
         self.is_causal_ = _is_causal(config)
         self.tokenizer_ = AutoTokenizer.from_pretrained(path)
-        with _torch_threads(self._threads()):
+        with _torch_threads(self._threads()), _hf_progress(self.show_progress):
             model = AutoModel.from_pretrained(path, dtype=dtype)
         self.model_ = model.to(self.device_).eval()
         tok = self.tokenizer_

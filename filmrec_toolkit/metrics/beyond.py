@@ -18,6 +18,7 @@ import scipy.sparse as sp
 
 from .._config import ITEM_COL, RANK_COL, USER_COL
 from ..datasets.dataset import Dataset, ensure_dataset
+from ..exceptions import check_frame
 
 logger = logging.getLogger(__name__)
 
@@ -47,13 +48,8 @@ __all__ = [
 def _topk_rows(recommendations: pd.DataFrame, train: Dataset, k: int | None = None,
                param: str = "recommendations") -> pd.DataFrame:
     """Validated ``user_id, _row, rank`` frame sorted by (user, rank); cut at ``rank <= k``."""
-    if not isinstance(recommendations, pd.DataFrame):
-        raise TypeError(f"{param} must be a top-k DataFrame (user_id, item_id, score, rank), "
-                        f"got {type(recommendations).__name__}.")
-    missing = [c for c in (USER_COL, ITEM_COL, RANK_COL) if c not in recommendations.columns]
-    if missing:
-        raise ValueError(f"{param} is missing column(s) {missing}; it has {list(recommendations.columns)}. "
-                         "Pass the frame returned by model.recommend(...).")
+    check_frame(recommendations, (USER_COL, ITEM_COL, RANK_COL), param,
+                "Pass the top-k frame returned by model.recommend(...).")
     if k is not None:
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise ValueError(f"k == {k!r}, must be an integer >= 1 (or None for the whole list).")

@@ -16,9 +16,10 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .._config import ITEM_COL, RANK_COL, SCORE_COL, USER_COL
+from .._params import ParamsMixin
 from .._topk import topk
 from ..datasets.dataset import Dataset, ensure_dataset
-from ..exceptions import check_fitted, check_positive_int
+from ..exceptions import check_fitted, check_frame, check_positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def topk_frame(user_ids: np.ndarray, item_ids: np.ndarray, cols: np.ndarray, val
     })
 
 
-class Recommender:
+class Recommender(ParamsMixin):
     """Base class of every recommender.
 
     Subclasses implement ``_fit(train)`` and ``_score(user_rows) -> (n, n_items)``.
@@ -61,25 +62,6 @@ class Recommender:
 
     def _score(self, user_rows: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
-
-    # -- sklearn-style params ----------------------------------------------
-    def get_params(self) -> dict:
-        import inspect
-
-        sig = inspect.signature(type(self).__init__)
-        return {p: getattr(self, p) for p in sig.parameters if p != "self" and hasattr(self, p)}
-
-    def set_params(self, **params) -> "Recommender":
-        valid = self.get_params()
-        for key, value in params.items():
-            if key not in valid:
-                raise ValueError(f"{key!r} is not a parameter of {type(self).__name__}; valid: {sorted(valid)}.")
-            setattr(self, key, value)
-        return self
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if not hasattr(v, "shape"))
-        return f"{type(self).__name__}({args})"
 
     # -- public API --------------------------------------------------------
     def fit(self, train: Dataset) -> "Recommender":
@@ -141,9 +123,7 @@ class Recommender:
         if candidates is None:
             return None
         if isinstance(candidates, pd.DataFrame):
-            missing = [c for c in (USER_COL, ITEM_COL) if c not in candidates.columns]
-            if missing:
-                raise ValueError(f"candidates frame is missing column(s) {missing}.")
+            check_frame(candidates, (USER_COL, ITEM_COL), "candidates")
             pos = pd.Index(user_ids).get_indexer(candidates[USER_COL])
             keep = pos >= 0
             cols = self.item_vocab_.to_rows(candidates[ITEM_COL].to_numpy()[keep], param="candidates.item_id")
