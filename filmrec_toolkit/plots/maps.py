@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..datasets.movielens import ML1M_AGE_LABELS
+
 __all__ = ["main_genres", "plot_item_map", "plot_user_map", "plot_silhouette", "plot_genre_lift",
            "plot_demographics"]
 
@@ -168,6 +170,9 @@ def plot_demographics(composition, segment, ax=None):
     comp = comp.loc[comp["segment"] == segment]
     if comp.empty:
         raise ValueError(f"segment={segment!r} is not in the composition table.")
+    age_order = list(ML1M_AGE_LABELS.values())
+    if set(comp["value"].astype(str)) <= set(age_order):  # age bands in age order, not alphabetical
+        comp = comp.assign(_o=comp["value"].astype(str).map(age_order.index)).sort_values("_o")
     fig, ax = _axes(ax, (7, 4))
     x = np.arange(len(comp))
     ax.bar(x - 0.2, comp["population_share"], width=0.4, color="lightgrey", label="all users")
