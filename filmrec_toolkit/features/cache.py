@@ -219,7 +219,8 @@ class EmbeddingCache:
                     len(texts), n_unique - len(todo), len(todo))
         if todo:
             folder = self._ensure_dir(key)
-            pending = list(todo.items())
+            # longest texts first, so each chunk holds texts of similar length and pads little
+            pending = sorted(todo.items(), key=lambda item: -len(item[1]))
             chunks = range(0, len(pending), self.chunk_size)
             if show_progress:
                 from tqdm.auto import tqdm
