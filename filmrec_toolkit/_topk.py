@@ -6,31 +6,13 @@ import numpy as np
 
 
 def _topk_partition(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top-``k`` by :func:`numpy.argpartition` (the general path of :func:`topk`).
+    """Top-``k`` by :func:`numpy.argpartition`: the general path of :func:`topk`.
 
-    Ties are broken by the lower column index, so results do not depend on how
-    rows are chunked or partitioned. NaN counts as ``-inf``. Uses
-    :func:`numpy.argpartition` (O(m) per row) and sorts only the ``k`` winners.
-
-    Parameters
-    ----------
-    scores : ndarray of shape (n, m)
-    k : int
-        Number of columns to keep; ``k > m`` keeps all ``m``.
-
-    Returns
-    -------
-    cols : ndarray of shape (n, min(k, m)), int64
-    vals : ndarray of shape (n, min(k, m)), same dtype as ``scores``
-        ``-inf`` entries mark excluded columns; callers drop them.
+    Expects what :func:`topk` has checked: 2-D ``scores`` with ``n >= 1`` rows and
+    ``1 <= k <= m``. Rows where more columns tie with the k-th value than were kept
+    get the lowest tied columns.
     """
-    scores = np.asarray(scores)
-    if scores.ndim != 2:
-        raise ValueError(f"scores must be 2-D (n_rows, n_columns), got shape {scores.shape}.")
     n, m = scores.shape
-    k = int(min(k, m))
-    if n == 0 or k == 0:
-        return np.empty((n, k), dtype=np.int64), np.empty((n, k), dtype=scores.dtype)
     neg = -scores
     if np.isnan(neg).any():
         neg = np.where(np.isnan(neg), np.inf, neg)
@@ -86,8 +68,10 @@ def topk(scores: np.ndarray, k: int, block: int = 256) -> tuple[np.ndarray, np.n
         raise ValueError(f"scores must be 2-D (n_rows, n_columns), got shape {scores.shape}.")
     n, m = scores.shape
     k = int(min(k, m))
+    if n == 0 or k == 0:
+        return np.empty((n, k), dtype=np.int64), np.empty((n, k), dtype=scores.dtype)
     n_blocks = m // block
-    if n == 0 or k == 0 or m < 4 * block or 8 * k > n_blocks:
+    if m < 4 * block or 8 * k > n_blocks:
         return _topk_partition(scores, k)
     block_max = scores[:, : n_blocks * block].reshape(n, n_blocks, block).max(axis=2)
     bound = -np.partition(-block_max, k - 1, axis=1)[:, k - 1]
