@@ -11,11 +11,11 @@ import importlib
 import logging
 
 from . import datasets, evaluation, features, metrics, plots, profiles, recommenders
+from ._params import clone  # noqa: F401 (public)
 from .audit import *  # noqa: F401,F403  (binds ft.audit to the audit() function)
 from .audit import __all__ as _audit_all
 from .datasets import *  # noqa: F401,F403
 from .evaluation import *  # noqa: F401,F403
-from ._params import clone  # noqa: F401 (public)
 from .exceptions import ChecksumError, NotFittedError, UnknownIdError  # noqa: F401 (public)
 from .features import *  # noqa: F401,F403
 from .metrics import *  # noqa: F401,F403
