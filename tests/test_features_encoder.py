@@ -260,3 +260,39 @@ def test_embed_items_postprocess_state_and_save(tiny_llama, tmp_path):
     with pytest.raises(TypeError, match="encoder must be"):
         embed_items(ds, encoder=object(), cache=None)
     assert build_item_documents(ds)[0].endswith(". Genres: Comedy.")
+
+
+def test_quantize_int8_close_to_float32_and_in_cache_key(tiny_bert, tmp_path):
+    fp32 = TextEncoder(str(tiny_bert), num_threads=1).fit()
+    for mode in ("int8", "int8-attention"):
+        q = TextEncoder(str(tiny_bert), num_threads=1, quantize=mode).fit()
+        linear = [m for m in q.model_.modules() if type(m) is torch.nn.Linear]
+        quantised = [m for m in q.model_.modules() if "quantized" in type(m).__module__ and "Linear" in type(m).__name__]
+        assert quantised and (mode == "int8-attention") == bool(linear)  # attention-only keeps the FFN in float32
+        a, b = fp32.transform(TEXTS), q.transform(TEXTS)
+        assert b.dtype == np.float32 and b.shape == a.shape
+        assert (a * b).sum(1).min() > 0.9  # same vectors up to quantisation error
+        assert q.cache_key()["quantize"] == mode
+    assert "quantize" not in fp32.cache_key()  # float32 keys unchanged: existing caches still hit
+    cache = EmbeddingCache(tmp_path / "cache")
+    embed_items(_catalogue(10), encoder=fp32, cache=cache)
+    q8 = embed_items(_catalogue(10), encoder=TextEncoder(str(tiny_bert), num_threads=1, quantize="int8"), cache=cache)
+    assert q8.meta["n_encoded"] == 10  # a quantised encoder never reads float32 vectors from the cache
+
+
+def test_quantize_and_batch_size_validation(tiny_bert):
+    with pytest.raises(ValueError, match="quantize='int4'"):
+        TextEncoder(str(tiny_bert), quantize="int4").fit()
+    with pytest.raises(ValueError, match="CPU only"):
+        TextEncoder(str(tiny_bert), quantize="int8", device="meta").fit()
+    assert TextEncoder(str(tiny_bert), device="cpu").fit().batch_size_ == 64
+    assert TextEncoder(str(tiny_bert), device="cpu", batch_size=5).fit().batch_size_ == 5
+
+
+def test_bfloat16_dtype_on_cpu_matches_float32(tiny_bert):
+    """The GPU dtype path (half precision weights, float32 pooling) runs through the same code on CPU."""
+    a = TextEncoder(str(tiny_bert), num_threads=1, device="cpu").fit().transform(TEXTS)
+    enc = TextEncoder(str(tiny_bert), num_threads=1, device="cpu", dtype="bfloat16").fit()
+    assert enc.dtype_ == torch.bfloat16 and enc.cache_key()["dtype"] == "bfloat16"
+    b = enc.transform(TEXTS)
+    assert b.dtype == np.float32 and (a * b).sum(1).min() > 0.98
