@@ -1,34 +1,40 @@
-"""Embedding speed benchmark on the ml-1m item documents (issue 3, item 8).
+"""Embedding speed on the ml-1m item documents, in interleaved rounds (issues 3 and 15).
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_embed.py [--sample-a 64] [--smollm2-sample 0] [--sets short,overview]
+    .venv/bin/python benchmarks/bench_embed.py [--rounds 5] [--sets short,overview] [--limit N]
+    .venv/bin/python benchmarks/bench_embed.py --quality      # int8 vs float32 on every ml-1m document
+    .venv/bin/python benchmarks/bench_embed.py --quick        # smoke test: tiny sizes, checks agreement only
 
 Sets: ``short`` = ``build_item_documents(ml1m)`` (title + genres, 3,706 texts);
-``overview`` = the same after ``attach_overviews(ml1m)`` (TMDB plot text for the films it covers).
+``overview`` = the same after ``attach_overviews(ml1m)`` (TMDB plot text where covered).
+``--limit N`` times a seeded random sample of N documents of each set (says so).
 
-Methods, all on the same all-MiniLM-L6-v2 folder of the offline pack, each in its own
-subprocess so its peak RSS is its own:
+Methods, all on the all-MiniLM-L6-v2 folder of the offline pack, each run in its own
+subprocess (peak RSS is its own), in rounds ``st enc int8 int8a loop``, ``enc int8 ...``:
 
-(a) the original design's loop: one text per forward pass, no ``no_grad``
-    (timed on a random sample of ``--sample-a`` texts and extrapolated: says so in the table);
-(b) ``embed_items(ds, TextEncoder(), cache=<empty EmbeddingCache>)``: our full pipeline,
-    including hashing and cache writes;
-(c) ``sentence_transformers.SentenceTransformer(folder).encode(texts, batch_size=64)``;
-(d) the same ``embed_items`` call again: every text hits the cache (``n_encoded`` must be 0).
+``st``    sentence-transformers ``SentenceTransformer(folder).encode(texts, batch_size=64)`` (float32; the baseline);
+``enc``   ``TextEncoder()`` through an empty ``EmbeddingCache`` (what ``embed_items`` runs: hashing and
+          cache writes included); the same call again must return the same vectors from the cache (checked);
+``int8``  ``TextEncoder(quantize="int8").transform(texts)`` (every Linear layer int8, dynamic);
+``int8a`` ``TextEncoder(quantize="int8-attention").transform(texts)``;
+``loop``  the original design's loop, one text per forward pass with autograd on (timed on
+          ``--sample-a`` texts and extrapolated to the set).
 
-Threads: every method runs with ``torch.set_num_threads(n)``, n = the cores this process may
-use (``len(os.sched_getaffinity(0))``), which is also ``TextEncoder``'s default. Ratios are
-measured in the same run; on a shared machine absolute numbers move, ratios less so.
+Threads: every method uses ``torch.set_num_threads(n)``, n = the cores this process may use.
+Ratios are per round (st time / method time) and judged on their median (see ``_interleave``).
+
+``--quality`` (in-process, all 3,706 short documents, vectors cached in the data home):
+minimum and 1st-percentile cosine of int8 vectors to float32, nearest-neighbour
+overlap@10 (|top-10 neighbours fp32 ∩ int8| / 10, averaged over items), and NDCG@10 of
+``ContentRecommender`` on an ml-1m stratified split with each set of vectors, paired over
+the same users (Wilcoxon signed-rank).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,179 +44,201 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+import _interleave  # noqa: E402
 
-def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+NAMES = {"st": "st: sentence-transformers fp32", "enc": "enc: TextEncoder fp32 (embed_items)",
+         "int8": "int8: TextEncoder(quantize='int8')", "int8a": "int8a: quantize='int8-attention'",
+         "loop": "loop: 1 text/pass, grad (extrapol.)"}
 
 
-def _documents(which: str):
+def _documents(dataset: str, which: str, limit: int | None):
     from filmrec_toolkit import attach_overviews, build_item_documents, load_movielens
 
-    ds = load_movielens("ml-1m")
+    ds = load_movielens(dataset)
     if which == "overview":
         ds = attach_overviews(ds)
-    return ds, build_item_documents(ds)
+    docs = build_item_documents(ds)
+    if limit and limit < len(docs):
+        keep = np.sort(np.random.default_rng(0).choice(len(docs), size=limit, replace=False))
+        docs = [docs[i] for i in keep]
+    return ds, docs
 
 
-def child(method: str, sets: list[str], sample_a: int, outdir: Path) -> None:
+def child(method: str, outdir: Path, args) -> None:
     import torch
 
-    cores = len(os.sched_getaffinity(0))
-    torch.set_num_threads(cores)
-    from filmrec_toolkit.features import EmbeddingCache, TextEncoder, default_model_path, embed_items
+    torch.set_num_threads(len(os.sched_getaffinity(0)))
+    from filmrec_toolkit.features import EmbeddingCache, TextEncoder, default_model_path
 
-    results = []
-    t0 = time.perf_counter()
-    if method == "a":
+    _, docs = _documents(args.dataset, args.set, args.limit)
+    extra = {"n": len(docs)}
+    if method == "st":
+        from sentence_transformers import SentenceTransformer
+
+        st = SentenceTransformer(str(default_model_path()), device="cpu")
+        t = time.perf_counter()
+        X = st.encode(docs, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+        secs = time.perf_counter() - t
+    elif method == "enc":
+        enc = TextEncoder().fit()
+        cache = EmbeddingCache(Path(tempfile.mkdtemp(dir=outdir)))  # empty: every text is encoded and written
+        t = time.perf_counter()
+        X = enc.finalize(cache.encode(enc, docs))
+        secs = time.perf_counter() - t
+        t = time.perf_counter()
+        again = enc.finalize(cache.encode(enc, docs))
+        extra["cache_hit_secs"] = time.perf_counter() - t
+        extra["cache_hit_identical"] = bool(np.array_equal(again, X)) and cache.last_stats_["n_encoded"] == 0
+    elif method in ("int8", "int8a"):
+        enc = TextEncoder(quantize="int8" if method == "int8" else "int8-attention").fit()
+        enc.transform(docs[:8])  # first call pays one-off kernel set-up
+        t = time.perf_counter()
+        X = enc.transform(docs)
+        secs = time.perf_counter() - t
+    elif method == "loop":
         from transformers import AutoModel, AutoTokenizer
 
         tok = AutoTokenizer.from_pretrained(default_model_path())
         model = AutoModel.from_pretrained(default_model_path())
-    elif method == "c":
-        from sentence_transformers import SentenceTransformer
-
-        st = SentenceTransformer(str(default_model_path()), device="cpu")
-    else:
-        enc = TextEncoder().fit()
-    load_s = time.perf_counter() - t0
-    for which in sets:
-        ds, docs = _documents(which)
-        n_tokens = None
-        if method == "a":
-            rng = np.random.default_rng(0)
-            sample = [docs[i] for i in rng.choice(len(docs), size=min(sample_a, len(docs)), replace=False)]
-            t = time.perf_counter()
-            for text in sample:  # the original loop: one text per forward pass, autograd on
-                inputs = tok(text, return_tensors="pt", truncation=True, max_length=256)
-                out = model(**inputs).last_hidden_state.mean(dim=1)
-                out.detach().numpy()
-            secs = time.perf_counter() - t
-            results.append({"set": which, "method": "a", "timed": len(sample), "n": len(docs), "secs": secs,
-                            "note": f"sample of {len(sample)}, extrapolated"})
-        elif method == "c":
-            t = time.perf_counter()
-            X = st.encode(docs, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
-            secs = time.perf_counter() - t
-            np.save(outdir / f"c_{which}.npy", X)
-            results.append({"set": which, "method": "c", "timed": len(docs), "n": len(docs), "secs": secs, "note": ""})
-        else:
-            n_tokens = int(sum(len(s) for s in enc.tokenize(docs)))
-            cache = EmbeddingCache(Path(tempfile.mkdtemp(dir=outdir)))  # empty cache for each set
-            t = time.perf_counter()
-            emb = embed_items(ds, encoder=enc, cache=cache, documents=docs)
-            secs = time.perf_counter() - t
-            np.save(outdir / f"b_{which}.npy", emb.matrix)
-            results.append({"set": which, "method": "b", "timed": len(docs), "n": len(docs), "secs": secs,
-                            "note": f"n_encoded={emb.meta['n_encoded']}, {n_tokens} tokens"})
-            t = time.perf_counter()
-            again = embed_items(ds, encoder=enc, cache=cache, documents=docs)
-            secs = time.perf_counter() - t
-            results.append({"set": which, "method": "d", "timed": len(docs), "n": len(docs), "secs": secs,
-                            "note": f"n_encoded={again.meta['n_encoded']}"})
-        for r in results:
-            r.setdefault("rss", _peak_rss_mib())
-    for r in results:
-        r["load_s"] = load_s
-        r["threads"] = cores
-    print("RESULT " + json.dumps(results))
-
-
-def smollm2_comparison(n_sample: int) -> list[str]:
-    """Nearest-neighbour genre agreement on a sample of ml-1m items: MiniLM vs SmolLM2 vs baselines."""
-    from filmrec_toolkit import load_movielens
-    from filmrec_toolkit.features import GenreEncoder, TextEncoder, TfidfEncoder, build_item_documents
-
-    ds = load_movielens("ml-1m")
-    docs = build_item_documents(ds)
-    rng = np.random.default_rng(0)
-    rows = np.sort(rng.choice(ds.n_items, size=min(n_sample, ds.n_items), replace=False))
-    sub_docs = [docs[i] for i in rows]
-    genres = [set(ds.items["genres"].iloc[i]) for i in rows]
-
-    def agreement(X):
-        S = X @ X.T
-        np.fill_diagonal(S, -np.inf)
-        nn = S.argmax(1)
-        return float(np.mean([bool(genres[i] & genres[j]) for i, j in enumerate(nn)]))
-
-    lines = [f"Nearest-neighbour genre agreement on {len(rows)} random ml-1m items (title+genres documents; "
-             "higher = neighbours share a genre):"]
-    encoders = [("genres multi-hot", None), ("tfidf", TfidfEncoder()), ("MiniLM (mean)", TextEncoder()),
-                ("SmolLM2-135M (mean, raw)", TextEncoder(model="smollm2-135m", postprocess=None)),
-                ("SmolLM2-135M (mean, centred)", TextEncoder(model="smollm2-135m", postprocess="center"))]
-    for name, enc in encoders:
+        rng = np.random.default_rng(0)
+        sample = [docs[i] for i in rng.choice(len(docs), size=min(args.sample_a, len(docs)), replace=False)]
         t = time.perf_counter()
-        if enc is None:
-            X = GenreEncoder().fit(ds).transform([ds.items["genres"].iloc[i] for i in rows])
-        else:
-            X = enc.fit_transform(sub_docs)
-        lines.append(f"  {name:30s} {agreement(X):.3f}   ({time.perf_counter() - t:.1f} s)")
-    return lines
+        for text in sample:  # the original loop: one text per forward pass, autograd on
+            inputs = tok(text, return_tensors="pt", truncation=True, max_length=256)
+            model(**inputs).last_hidden_state.mean(dim=1).detach().numpy()
+        secs = (time.perf_counter() - t) / len(sample) * len(docs)
+        X = None
+        extra["note"] = f"{len(sample)} texts timed, extrapolated"
+    else:
+        raise SystemExit(f"unknown method {method!r}")
+    if X is not None and args.round == 0:
+        np.save(outdir / f"{method}.npy", np.asarray(X, dtype=np.float32))
+    _interleave.report(secs, **extra)
 
 
-def main() -> None:
+def min_cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Smallest row-wise cosine between two sets of vectors of the same texts."""
+    a = a / np.linalg.norm(a, axis=1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=1, keepdims=True)
+    return float((a * b).sum(1).min())
+
+
+def neighbour_overlap(a: np.ndarray, b: np.ndarray, k: int = 10, block: int = 1024) -> float:
+    """Mean |top-k cosine neighbours under a ∩ under b| / k over all rows (self excluded)."""
+    from filmrec_toolkit._topk import topk
+
+    a = a / np.linalg.norm(a, axis=1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=1, keepdims=True)
+    total = 0.0
+    for s in range(0, len(a), block):
+        rows = np.arange(s, min(s + block, len(a)))
+        sa, sb = a[rows] @ a.T, b[rows] @ b.T
+        sa[np.arange(len(rows)), rows] = -np.inf
+        sb[np.arange(len(rows)), rows] = -np.inf
+        na, nb = topk(sa, k)[0], topk(sb, k)[0]
+        total += sum(len(set(x) & set(y)) for x, y in zip(na.tolist(), nb.tolist()))
+    return total / (len(a) * k)
+
+
+def quality(dataset: str) -> None:
+    """int8 vs float32 on every document of ``dataset``: cosine, neighbour overlap, downstream NDCG@10."""
+    from scipy.stats import wilcoxon
+
+    import filmrec_toolkit as ft
+
+    ds = ft.load_movielens(dataset)
+    vecs = {"fp32": ft.embed_items(ds)}
+    for mode in ("int8", "int8-attention"):
+        vecs[mode] = ft.embed_items(ds, encoder=ft.TextEncoder(quantize=mode))
+    train, test = ft.stratified_split(ds, 0.8, random_state=0)
+    per_user = {}
+    for name, emb in vecs.items():
+        res = ft.evaluate(ft.ContentRecommender(emb), train, test, k=10)
+        per_user[name] = res.per_user.set_index("user_id")["ndcg@10"]
+    print(f"\n## int8 vs float32 on all {ds.n_items:,} {dataset} documents (title + genres)")
+    print(f"{'vectors':16s} {'min cos':>8s} {'p1 cos':>8s} {'overlap@10':>10s} {'NDCG@10':>8s} {'vs fp32':>8s} "
+          f"{'Wilcoxon p':>10s}")
+    a = vecs["fp32"].matrix
+    for name, emb in vecs.items():
+        b = emb.matrix
+        cos = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+        nd = per_user[name]
+        base = per_user["fp32"].loc[nd.index]
+        p = float("nan") if name == "fp32" else float(wilcoxon(nd, base, zero_method="zsplit").pvalue)
+        print(f"{name:16s} {cos.min():8.4f} {np.percentile(cos, 1):8.4f} {neighbour_overlap(a, b):10.3f} "
+              f"{nd.mean():8.4f} {nd.mean() / base.mean() - 1:+8.2%} {p:10.3g}")
+    print("targets: min cos >= .99, overlap@10 >= .9, NDCG within 2 % of fp32 (ContentRecommender, warm users; "
+          "ContentToCF cold-start NDCG not measured: that model is not in this branch)")
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sample-a", type=int, default=64, help="texts timed for (a), then extrapolated")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--sets", default="short,overview")
-    parser.add_argument("--smollm2-sample", type=int, default=0,
-                        help="also compare SmolLM2 with MiniLM on N random items (0 = skip; slow on CPU)")
+    parser.add_argument("--set", default="short", help=argparse.SUPPRESS)
+    parser.add_argument("--methods", default="st,enc,int8,int8a,loop")
+    parser.add_argument("--dataset", default="ml-1m")
+    parser.add_argument("--limit", type=int, default=None, help="time a seeded sample of N documents per set")
+    parser.add_argument("--sample-a", type=int, default=64, help="texts timed for the loop, then extrapolated")
+    parser.add_argument("--quality", action="store_true", help="int8 vs float32 quality table only")
+    parser.add_argument("--quick", action="store_true", help="smoke test: ml-100k, 40 texts, 2 rounds, no loop")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--outdir", default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    sets = args.sets.split(",")
+    parser.add_argument("--round", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
     if args.child:
-        child(args.child, sets, args.sample_a, Path(args.outdir))
-        return
+        child(args.child, Path(args.outdir), args)
+        return 0
+    if args.quality:
+        quality(args.dataset)
+        return 0
+    if args.quick:
+        args.dataset, args.limit, args.rounds, args.sets, args.methods = "ml-100k", 40, 2, "short", "st,enc,int8"
 
     import platform
 
     import torch
 
-    outdir = Path(tempfile.mkdtemp(prefix="bench_embed-"))
-    rows = []
-    started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-    for method in ("c", "b", "a"):  # (b) next to (c) in time; (d) runs inside (b)'s process, after it
-        proc = subprocess.run([sys.executable, __file__, "--child", method, "--sets", args.sets,
-                               "--sample-a", str(args.sample_a), "--outdir", str(outdir)],
-                              capture_output=True, text=True)
-        line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-        if proc.returncode or not line:
-            sys.stderr.write(proc.stderr[-3000:])
-            raise SystemExit(f"method {method} failed (exit {proc.returncode})")
-        rows.extend(json.loads(line[0][len("RESULT "):]))
-
-    print(f"bench_embed.py  {started}  python {platform.python_version()}  torch {torch.__version__}  "
-          f"cores={len(os.sched_getaffinity(0))} (torch threads = cores for every method)  "
-          f"load avg at end {os.getloadavg()[0]:.1f}")
-    print("Model: all-MiniLM-L6-v2 (offline pack), ml-1m item documents. Model load time excluded from texts/s.")
-    header = f"{'set':9s} {'method':36s} {'timed':>6s} {'secs':>8s} {'texts/s':>9s} {'peakRSS MiB':>11s} " \
-             f"{'x (a)':>7s} {'x (c)':>7s}  note"
-    names = {"a": "(a) original loop, 1 text/pass, grad", "b": "(b) TextEncoder via embed_items",
-             "c": "(c) sentence-transformers encode", "d": "(d) embed_items again (cache hit)"}
-    for which in sets:
-        print()
-        print(header)
-        rate = {r["method"]: r["timed"] / r["secs"] for r in rows if r["set"] == which}
-        for m in "abcd":
-            r = next(x for x in rows if x["set"] == which and x["method"] == m)
-            tps = rate[m]
-            print(f"{which:9s} {names[m]:36s} {r['timed']:6d} {r['secs']:8.2f} {tps:9.1f} {r['rss']:11.0f} "
-                  f"{tps / rate['a']:7.2f} {tps / rate['c']:7.2f}  {r['note']}")
-        b = np.load(outdir / f"b_{which}.npy")
-        c = np.load(outdir / f"c_{which}.npy")
-        print(f"{which}: (b) vs (c) vectors: max |diff| = {np.abs(b - c).max():.2e}, "
-              f"min cosine = {float((b * c).sum(1).min()):.6f}")
-        print(f"{which}: TARGETS (b) >= 1.0x (c): {rate['b'] / rate['c']:.2f}x; (b) >= 2.5x (a): "
-              f"{rate['b'] / rate['a']:.2f}x; (d) encodes zero texts: "
-              f"{next(x for x in rows if x['set'] == which and x['method'] == 'd')['note']}")
-    if args.smollm2_sample:
-        print()
-        for line in smollm2_comparison(args.smollm2_sample):
-            print(line)
+    print(f"bench_embed.py  {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}  python "
+          f"{platform.python_version()}  torch {torch.__version__}  cores={len(os.sched_getaffinity(0))}  "
+          f"dataset {args.dataset}{f', sample of {args.limit} documents per set' if args.limit else ''}")
+    methods = args.methods.split(",")
+    ok = True
+    for which in args.sets.split(","):
+        outdir = Path(tempfile.mkdtemp(prefix="bench_embed-"))
+        fwd = ["--dataset", args.dataset, "--set", which, "--sample-a", str(args.sample_a)]
+        if args.limit:
+            fwd += ["--limit", str(args.limit)]
+        results = _interleave.run_rounds(__file__, methods, "st", args.rounds, fwd, outdir,
+                                         label=f"set {which!r}", names=NAMES)
+        st = np.load(outdir / "st.npy")
+        for m in methods:
+            if m in ("st", "loop"):
+                continue
+            X = np.load(outdir / f"{m}.npy")
+            cos = min_cosine(st, X)
+            floor = 0.999 if m == "enc" else 0.8  # int8 is checked for quality by --quality
+            ok &= cos >= floor
+            print(f"{which}: {m} vs st vectors: min cosine {cos:.5f} ({'agree' if cos >= floor else 'DISAGREE'}, "
+                  f"floor {floor})")
+        hits = [r for r in results if r["method"] == "enc"]
+        if hits:
+            ok &= all(r["cache_hit_identical"] for r in hits)
+            print(f"{which}: enc again through the cache: identical vectors in every round: "
+                  f"{all(r['cache_hit_identical'] for r in hits)}; median {np.median([r['cache_hit_secs'] for r in hits]):.3f} s")
+        if "enc" in methods:
+            print(f"{which}: TARGET enc >= 1.0x st (median): {_interleave.median_ratio(results, 'enc'):.2f}x")
+        if "int8" in methods and which == "short":
+            print(f"{which}: TARGET int8 >= 2.0x st fp32 (median): {_interleave.median_ratio(results, 'int8'):.2f}x")
+    print("paths agree" if ok else "PATHS DISAGREE")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

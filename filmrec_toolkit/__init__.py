@@ -11,6 +11,7 @@ import importlib
 import logging
 
 from . import datasets, evaluation, features, metrics, plots, profiles, recommenders
+from ._device import torch_topk  # noqa: F401 (public)
 from ._params import clone  # noqa: F401 (public)
 from .audit import *  # noqa: F401,F403  (binds ft.audit to the audit() function)
 from .audit import __all__ as _audit_all
@@ -32,7 +33,7 @@ _LAZY = {"widgets": ("UserInspector", "SegmentExplorer"),
                    "local_client")}
 
 __all__ = sorted({
-    "ChecksumError", "NotFittedError", "UnknownIdError", "clone",
+    "ChecksumError", "NotFittedError", "UnknownIdError", "clone", "torch_topk",
     *_audit_all, *datasets.__all__, *evaluation.__all__, *features.__all__, *metrics.__all__, *plots.__all__,
     *profiles.__all__, *recommenders.__all__, *(n for names in _LAZY.values() for n in names),
 })

@@ -136,16 +136,23 @@ class Recommender(ParamsMixin):
         return mask
 
     def recommend_rows(self, user_rows, k: int = 10, exclude_seen=True, candidate_mask=None,
-                       chunk_size: int | None = None, show_progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                       chunk_size: int | None = None, show_progress: bool = False,
+                       device=None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k item rows and scores for user rows, as arrays ``(n, k)`` (``-inf`` = no item).
 
         Streams over chunks of users; see the module docstring for the memory bound.
+        ``device`` (e.g. ``"cuda"``, ``"cpu"``): score and rank with torch there instead of
+        NumPy (see :mod:`filmrec_toolkit._device`).
         """
         check_fitted(self, "train_")
         k = check_positive_int(k, "k")
         rows = self._check_rows(user_rows)
         exclude = self._exclusion_matrix(exclude_seen)
         kk = min(k, self.n_items_)
+        if device is not None:
+            from .._device import recommend_rows_torch
+
+            return recommend_rows_torch(self, rows, kk, exclude, candidate_mask, chunk_size, device, show_progress)
         chunk = chunk_size or default_chunk_size(self.n_items_)
         out_cols = np.zeros((len(rows), kk), dtype=np.int64)
         out_vals = np.full((len(rows), kk), -np.inf, dtype=np.float32)
@@ -173,7 +180,7 @@ class Recommender(ParamsMixin):
         return out_cols, out_vals
 
     def recommend(self, users=None, k: int = 10, exclude_seen=True, candidates=None,
-                  chunk_size: int | None = None, show_progress: bool = False) -> pd.DataFrame:
+                  chunk_size: int | None = None, show_progress: bool = False, device=None) -> pd.DataFrame:
         """Top-k recommendations as a ``user_id, item_id, score, rank`` frame.
 
         Parameters
@@ -188,14 +195,17 @@ class Recommender(ParamsMixin):
         candidates : array-like of item ids, dict user -> ids, or DataFrame(user_id, item_id)
             Restrict ranking to these items.
         chunk_size : int, optional
-            Users scored at once (default from a 128 MiB budget).
+            Users scored at once (default from a 128 MiB budget; on CUDA from free memory).
+        device : str or torch.device, optional
+            Score and rank with torch on this device (``"cuda"``, ``"mps"``, ``"cpu"``);
+            default: NumPy on the CPU. Same lists up to float tolerance on ties.
         """
         check_fitted(self, "train_")
         k = check_positive_int(k, "k")
         user_ids = self.user_vocab_.ids if users is None else np.atleast_1d(np.asarray(users))
         rows = self.user_vocab_.to_rows(user_ids, param="users")
         mask = self._candidate_mask(candidates, user_ids)
-        cols, vals = self.recommend_rows(rows, k, exclude_seen, mask, chunk_size, show_progress)
+        cols, vals = self.recommend_rows(rows, k, exclude_seen, mask, chunk_size, show_progress, device)
         return topk_frame(user_ids, self.item_vocab_.ids, cols, vals)
 
     # -- optional capabilities (overridden by models that support them) -----
