@@ -25,6 +25,7 @@ help:
 	@echo "make test   - set up .venv and run the whole test suite"
 	@echo "make lab    - open JupyterLab in .venv"
 	@echo "make packs  - install the offline model/data packs (used by demo and test)"
+	@echo "make bench  - run every benchmark (BENCH_ARGS=--quick: tiny sizes, checks the paths agree)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +71,15 @@ test-fast: install
 
 lab: install
 	$(BIN)/jupyter lab notebooks/
+
+# Every benchmark (long: see each script's docstring); `make bench BENCH_ARGS=--quick` for the smoke sizes.
+BENCH_ARGS ?=
+bench: install
+	for b in bench_embed bench_recommend bench_gpu bench_cf_scale bench_scale; do \
+		$(BIN)/python benchmarks/$$b.py $(BENCH_ARGS) || exit 1; done
+ifeq ($(BENCH_ARGS),)
+	for b in bench_segments bench_multi_interest bench_rerank_tradeoff; do $(BIN)/python benchmarks/$$b.py || exit 1; done
+endif
 
 reproduce: install
 	$(BIN)/python benchmarks/reproduce_published.py
