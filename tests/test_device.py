@@ -95,3 +95,36 @@ def test_recommend_device_cpu_same_lists_as_numpy(synth, index):
     b = model.recommend(synth.user_ids[:40], k=5, candidates=cand, exclude_seen=False, device="cpu")
     assert set(b["item_id"]) <= set(cand)
     np.testing.assert_allclose(a["score"], b["score"], rtol=1e-5, atol=1e-5)
+
+
+def test_itemknn_sparse_and_dense_chunks_identical(monkeypatch):
+    from filmrec_toolkit.recommenders import itemknn
+
+    ds = ft.make_synthetic_interactions(400, 300, 6000, random_state=1)
+    x = ds.matrix.copy()
+    x.data[:] = 1.0  # binary: many tied similarities
+    monkeypatch.setattr(itemknn, "DENSE_SHARE", 2.0)  # every chunk sparse
+    sparse = itemknn.item_cosine_neighbors(x, 15, shrink=5.0, chunk_size=37)
+    monkeypatch.setattr(itemknn, "DENSE_SHARE", -1.0)  # every chunk dense
+    dense = itemknn.item_cosine_neighbors(x, 15, shrink=5.0, chunk_size=64)
+    assert sparse.nnz == dense.nnz and abs(sparse - dense).max() == 0
+    assert (np.diff(sparse.tocsc().indptr) <= 15).all() and sparse.diagonal().sum() == 0
+    # by hand: the kept neighbours of item 0 are its 15 best by (similarity desc, row asc)
+    xc = x.tocsc().astype(np.float64)
+    norms = np.sqrt(np.asarray(xc.multiply(xc).sum(0)).ravel())
+    sims = (xc.T @ xc[:, [0]]).toarray().ravel() / (norms * norms[0] + 5.0 + 1e-12)
+    sims[0] = 0
+    order = np.lexsort((np.arange(len(sims)), -sims))
+    want = sorted(i for i in order[:15] if sims[i] > 0)
+    assert sorted(sparse[:, 0].nonzero()[0]) == want
+
+
+def test_ease_refuses_when_gram_does_not_fit(monkeypatch, synth):
+    from filmrec_toolkit.recommenders import ease
+
+    assert ease.check_ease_memory(1000, available=10**12) == 28 * 10**6
+    with pytest.raises(MemoryError, match=r"n_items=87,000 needs about 197.4 GiB.*ItemKNN.*ALS.*filtered catalogue"):
+        ease.check_ease_memory(87_000, available=8 * 2**30)
+    monkeypatch.setattr(ease, "available_memory_bytes", lambda: 1000)
+    with pytest.raises(MemoryError, match="n_items=120 needs"):
+        ft.EASE().fit(synth)

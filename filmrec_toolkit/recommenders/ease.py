@@ -11,6 +11,43 @@ from .explain import Explanation, history_explanation, user_history_arrays
 
 __all__ = ["EASE"]
 
+#: Bytes per n_items² entry at the peak of the closed-form fit: float64 Gram and inverse,
+#: one float64 temporary, the float32 B (8 + 8 + 8 + 4).
+EASE_BYTES_PER_ENTRY = 28
+
+
+def available_memory_bytes() -> int | None:
+    """Memory this machine can still give a process (``MemAvailable`` of /proc/meminfo, else psutil)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        import psutil
+    except ImportError:
+        return None
+    return int(psutil.virtual_memory().available)
+
+
+def check_ease_memory(n_items: int, available: int | None = None) -> int:
+    """Estimated peak bytes of an EASE fit on ``n_items``; raise ``MemoryError`` when it cannot fit.
+
+    The estimate is ``EASE_BYTES_PER_ENTRY * n_items²``; the refusal names the alternatives.
+    """
+    need = EASE_BYTES_PER_ENTRY * int(n_items) ** 2
+    available = available_memory_bytes() if available is None else available
+    if available is not None and need > available:
+        raise MemoryError(
+            f"EASE on n_items={n_items:,} needs about {need / 2**30:,.1f} GiB (dense n_items x n_items Gram, "
+            f"inverse and weights) but only {available / 2**30:,.1f} GiB is available. Use ItemKNN "
+            "(sparse top-neighbour similarities), ALS (factors), or EASE on a filtered catalogue, e.g. "
+            "train.filter(min_item_ratings=...) or the most popular ~20,000 items "
+            f"(~{EASE_BYTES_PER_ENTRY * 20_000 ** 2 / 2**30:.0f} GiB).")
+    return need
+
 
 def interaction_matrix(train: Dataset, implicit: bool) -> sp.csr_matrix:
     """Users x items float32 matrix: 1 for every rating when ``implicit`` else the rating."""
@@ -44,6 +81,7 @@ class EASE(Recommender):
     def _fit(self, train: Dataset) -> None:
         if not self.l2 > 0:
             raise ValueError(f"l2 == {self.l2}, must be > 0 (the closed form needs a positive penalty).")
+        check_ease_memory(train.n_items)
         x = interaction_matrix(train, self.implicit)
         gram = (x.T @ x).toarray().astype(np.float64)
         gram[np.diag_indices_from(gram)] += float(self.l2)

@@ -14,14 +14,33 @@ from .explain import Explanation, history_explanation, user_history_arrays
 __all__ = ["ItemKNN", "item_cosine_neighbors"]
 
 
+#: Share of stored entries above which a chunk's similarities are ranked densely (same result).
+DENSE_SHARE = 0.1
+
+
+def _sparse_row_topk(m: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's ``k`` largest stored values of a CSR matrix, ties by lower column: (rows, cols, vals)."""
+    rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+    order = np.lexsort((m.indices, -m.data, rows))
+    rows, cols, vals = rows[order], m.indices[order], m.data[order]
+    rank = np.arange(len(rows)) - m.indptr[:-1][rows]  # position within its row (rows stay grouped)
+    keep = rank < k
+    return rows[keep], cols[keep].astype(np.int64), vals[keep]
+
+
 def item_cosine_neighbors(x: sp.csr_matrix, n_neighbors: int, shrink: float = 0.0,
                           chunk_size: int = 512) -> sp.csr_matrix:
     """Sparse items x items similarity keeping each item's ``n_neighbors`` best neighbours.
 
     sim(i, j) = x_i · x_j / (‖x_i‖ ‖x_j‖ + shrink) over the item columns of ``x``;
     ``S[i, j]`` holds sim(i, j) when ``i`` is among the top neighbours of ``j`` (self
-    excluded), so ``scores = X_u S``. Computed in column chunks: memory is
-    O(n_items × chunk_size) plus the kept entries.
+    excluded), so ``scores = X_u S``. Computed in chunks of ``chunk_size`` items with
+    sparse products ``X[:, chunk]ᵀ X`` that stay sparse: only co-occurring pairs are
+    stored, each item's top neighbours are picked from its stored similarities (ties by
+    lower item row, as :func:`~filmrec_toolkit._topk.topk`; a chunk whose product is
+    denser than ``DENSE_SHARE`` is ranked densely, same result), and only those are kept.
+    Memory is O(nnz of one chunk's product + kept entries), never O(n_items²): at 87,000
+    items a chunk product holds at most ``chunk_size × n_items`` entries.
     """
     xc = sp.csc_matrix(x, dtype=np.float32)
     n_items = xc.shape[1]
@@ -31,15 +50,25 @@ def item_cosine_neighbors(x: sp.csr_matrix, n_neighbors: int, shrink: float = 0.
     rows_out, cols_out, vals_out = [], [], []
     for s in range(0, n_items, chunk_size):
         cols = np.arange(s, min(s + chunk_size, n_items))
-        dots = np.asarray((xt @ xc[:, cols]).toarray(), dtype=np.float32).T  # (chunk, n_items)
-        sims = dots / (norms[cols][:, None] * norms[None, :] + np.float32(shrink) + np.float32(1e-12))
-        sims[np.arange(len(cols)), cols] = -np.inf
-        sims[sims <= 0] = -np.inf
-        nb, vals = topk(sims, kk)
-        ok = np.isfinite(vals)
-        rows_out.append(nb[ok])
-        cols_out.append(np.repeat(cols, kk).reshape(len(cols), kk)[ok])
-        vals_out.append(vals[ok])
+        prod = (xt[cols] @ xc).tocsr()  # (chunk, n_items) co-occurrence counts, sparse
+        prod.sum_duplicates()
+        r = np.repeat(np.arange(len(cols)), np.diff(prod.indptr))
+        prod.data = prod.data / (norms[cols][r] * norms[prod.indices] + np.float32(shrink) + np.float32(1e-12))
+        prod.data[prod.indices == cols[r]] = 0.0  # self
+        prod.data[prod.data <= 0] = 0.0
+        prod.eliminate_zeros()
+        if prod.nnz > DENSE_SHARE * len(cols) * n_items:  # dense enough: a dense row top-k is faster
+            sims = prod.toarray()
+            sims[sims <= 0] = -np.inf
+            nb, vals = topk(sims, kk)
+            ok = np.isfinite(vals)
+            r, nb, vals = np.nonzero(ok)[0], nb[ok], vals[ok]
+            del sims
+        else:
+            r, nb, vals = _sparse_row_topk(prod, kk)
+        rows_out.append(nb)
+        cols_out.append(cols[r])
+        vals_out.append(vals.astype(np.float32))
     return sp.csr_matrix((np.concatenate(vals_out), (np.concatenate(rows_out), np.concatenate(cols_out))),
                          shape=(n_items, n_items), dtype=np.float32)
 
