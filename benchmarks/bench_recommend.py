@@ -35,9 +35,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np  # noqa: E402
-
 import _interleave  # noqa: E402
+import numpy as np  # noqa: E402
 
 NAMES = {"ours": "ours: ContentRecommender.recommend", "torch": "torch: recommend(device='cpu')",
          "bare": "bare: one GEMM + argpartition", "loop": "loop: per-film cosine (extrapol.)"}
