@@ -30,7 +30,11 @@ logger = logging.getLogger(__name__)
 POOLING_METHODS = ("mean", "cls", "last_token", "max")
 
 #: ``quantize`` modes (CPU only): which ``torch.nn.Linear`` layers get int8 weights
-#: (per output channel) and dynamically quantised int8 activations.
+#: (per output channel) and dynamically quantised int8 activations. Torch's own dynamic
+#: quantisation was chosen over an ONNX Runtime export: no extra dependency, no export
+#: step or second model file, and the same tokenizer/pooling code as float32 (ONNX
+#: Runtime's dynamic int8 uses the same weight/activation scheme; it was not measured).
+#: ``benchmarks/bench_embed.py --quality`` measures the deviation from float32.
 QUANTIZE_MODES = {
     "int8": "every Linear layer of the transformer (fastest; largest deviation from float32)",
     "int8-attention": "the attention Linear layers only (query, key, value, attention output)",
