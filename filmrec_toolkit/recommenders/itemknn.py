@@ -46,11 +46,12 @@ def item_cosine_neighbors(x: sp.csr_matrix, n_neighbors: int, shrink: float = 0.
     n_items = xc.shape[1]
     norms = np.sqrt(np.asarray(xc.multiply(xc).sum(axis=0)).ravel()).astype(np.float32)
     xt = xc.T.tocsr()
+    xr = xc.tocsr()  # CSR @ CSR: scipy would otherwise convert the CSC operand on every chunk
     kk = min(n_neighbors, max(n_items - 1, 1))
     rows_out, cols_out, vals_out = [], [], []
     for s in range(0, n_items, chunk_size):
         cols = np.arange(s, min(s + chunk_size, n_items))
-        prod = (xt[cols] @ xc).tocsr()  # (chunk, n_items) co-occurrence counts, sparse
+        prod = (xt[cols] @ xr).tocsr()  # (chunk, n_items) co-occurrence counts, sparse
         prod.sum_duplicates()
         r = np.repeat(np.arange(len(cols)), np.diff(prod.indptr))
         prod.data = prod.data / (norms[cols][r] * norms[prod.indices] + np.float32(shrink) + np.float32(1e-12))
