@@ -48,8 +48,7 @@ def test_bench_embed_quick_paths_agree():
     assert "enc vs st vectors" in out and out.strip().endswith("paths agree")
 
 
-@pytest.mark.slow
-def test_bench_cf_scale_quick_runs():
+def test_bench_cf_scale_quick_runs():  # ~4 s: 3k users x 2k items, no Dask
     out = _run("bench_cf_scale.py", "--skip-dask")
     assert "EASE refuses: EASE on n_items=87,000" in out
     assert "fit itemknn" in out and "fit als" in out and "top-10 for every user" in out
