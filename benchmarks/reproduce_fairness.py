@@ -1,6 +1,6 @@
 """Reproduce Boratto et al. (ECIR 2022): men and users under 35 are better served on ml-1m.
 
-Protocol (PROTOCOLS.md, "User-group fairness, ml-1m"):
+Protocol (docs/protocols.md, "User-group fairness, ml-1m"):
 - per-user temporal split 70/10/20 (``temporal_split(ds, (0.7, 0.1, 0.2))``; timestamp
   ties broken by item row, then input row);
 - hyper-parameters chosen by mean NDCG@10 on valid (models fitted on train, train items

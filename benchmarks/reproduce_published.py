@@ -1,6 +1,6 @@
 """Our numbers beside published tables, under the same protocols (``make reproduce``).
 
-Protocols (see ``/work/shared/PROTOCOLS.md`` and ``filmrec_toolkit.datasets.splits``):
+Protocols (see ``docs/protocols.md`` and ``filmrec_toolkit.datasets.splits``):
 
 * **MSR Recommenders, ml-100k**: ``stratified_split(ds, 0.75, random_state=42)``; every
   test rating relevant; top-10 over all items not seen in train; P, R, NDCG, MAP

@@ -395,7 +395,7 @@ NB03 = dict(
         """),
         md("""
         Published numbers for the same protocol on ml-100k (Microsoft Recommenders README table,
-        recommenders 1.2.x; see `PROTOCOLS.md`). They are comparable with the table above only
+        recommenders 1.2.x; see `docs/protocols.md`). They are comparable with the table above only
         when `dataset == "ml-100k"` and every user is evaluated.
         """),
         code("""

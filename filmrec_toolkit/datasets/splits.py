@@ -1,6 +1,6 @@
 """Deterministic train/test splits; every part shares the input's vocabularies.
 
-Each function names the published protocol it reproduces (see PROTOCOLS.md).
+Each function names the published protocol it reproduces (see docs/protocols.md).
 """
 
 from __future__ import annotations
