@@ -2,8 +2,8 @@
 
 import sys
 import time
-from pathlib import Path
 import warnings
+from pathlib import Path
 
 import pandas as pd
 
