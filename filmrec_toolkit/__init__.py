@@ -19,6 +19,7 @@ from .evaluation import *  # noqa: F401,F403
 from .exceptions import ChecksumError, NotFittedError, UnknownIdError  # noqa: F401 (public)
 from .features import *  # noqa: F401,F403
 from .metrics import *  # noqa: F401,F403
+from .persistence import load, save  # noqa: F401 (public)
 from .plots import *  # noqa: F401,F403
 from .profiles import *  # noqa: F401,F403
 from .recommenders import *  # noqa: F401,F403
@@ -32,7 +33,7 @@ _LAZY = {"widgets": ("UserInspector", "SegmentExplorer"),
                    "local_client")}
 
 __all__ = sorted({
-    "ChecksumError", "NotFittedError", "UnknownIdError", "clone",
+    "ChecksumError", "NotFittedError", "UnknownIdError", "clone", "save", "load",
     *_audit_all, *datasets.__all__, *evaluation.__all__, *features.__all__, *metrics.__all__, *plots.__all__,
     *profiles.__all__, *recommenders.__all__, *(n for names in _LAZY.values() for n in names),
 })
