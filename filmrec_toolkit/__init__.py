@@ -30,7 +30,8 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 _LAZY = {"widgets": ("UserInspector", "SegmentExplorer"),
          "scale": ("embed_items_distributed", "recommend_distributed", "evaluate_distributed",
-                   "local_client")}
+                   "local_client"),
+         "testing": ()}
 
 __all__ = sorted({
     "ChecksumError", "NotFittedError", "UnknownIdError", "clone", "save", "load",
