@@ -16,7 +16,7 @@ from .audit import *  # noqa: F401,F403  (binds ft.audit to the audit() function
 from .audit import __all__ as _audit_all
 from .datasets import *  # noqa: F401,F403
 from .evaluation import *  # noqa: F401,F403
-from .exceptions import ChecksumError, NotFittedError, UnknownIdError  # noqa: F401 (public)
+from .exceptions import ChecksumError, NotFittedError, UnknownIdError, UnsafeFileError  # noqa: F401 (public)
 from .features import *  # noqa: F401,F403
 from .metrics import *  # noqa: F401,F403
 from .plots import *  # noqa: F401,F403
@@ -32,7 +32,7 @@ _LAZY = {"widgets": ("UserInspector", "SegmentExplorer"),
                    "local_client")}
 
 __all__ = sorted({
-    "ChecksumError", "NotFittedError", "UnknownIdError", "clone",
+    "ChecksumError", "NotFittedError", "UnknownIdError", "UnsafeFileError", "clone",
     *_audit_all, *datasets.__all__, *evaluation.__all__, *features.__all__, *metrics.__all__, *plots.__all__,
     *profiles.__all__, *recommenders.__all__, *(n for names in _LAZY.values() for n in names),
 })

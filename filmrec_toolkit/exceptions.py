@@ -18,7 +18,11 @@ class UnknownIdError(KeyError):
 
 
 class ChecksumError(ValueError):
-    """Raised when a downloaded file does not match its pinned hash."""
+    """Raised when a downloaded or cached file does not match its pinned hash, or is damaged."""
+
+
+class UnsafeFileError(ValueError):
+    """Raised when a file would need pickle (which can run code) to be read; it is never loaded."""
 
 
 def check_fitted(estimator, attribute: str) -> None:
