@@ -154,6 +154,9 @@ def test_no_loader_in_the_package_can_unpickle():
                 offenders.append(f"{rel}:{call.lineno} allow_pickle is not False")
             if name in ("np.load", "numpy.load") and rel != "_io.py":
                 offenders.append(f"{rel}:{call.lineno} np.load outside _io.py (use _io.load_npz/load_npy)")
+            if "trust_remote_code" in kw and not (isinstance(kw["trust_remote_code"], ast.Constant)
+                                                  and kw["trust_remote_code"].value is False):
+                offenders.append(f"{rel}:{call.lineno} trust_remote_code is not False")
             if name.endswith("torch.load") and not (isinstance(kw.get("weights_only"), ast.Constant)
                                                     and kw["weights_only"].value is True):
                 offenders.append(f"{rel}:{call.lineno} torch.load without weights_only=True")
@@ -350,3 +353,18 @@ def test_compact_keeps_chunks_written_after_it_started(tmp_path, monkeypatch):
     table, n_corrupt = cache.load(key, 4)
     assert n_corrupt == 0
     assert late_hash in table and len(table) == 4
+
+
+# ---------------------------------------------------------------- 9. offline-model advice names a real command
+def test_missing_model_advice_names_the_installed_cli():
+    import shutil
+    import sys
+
+    pytest.importorskip("huggingface_hub")
+    from filmrec_toolkit.features import TextEncoder
+
+    with pytest.raises(ValueError, match=r"`hf download some-org/not-a-real-model`") as info:
+        TextEncoder(model="some-org/not-a-real-model").fit()
+    assert "huggingface-cli" not in str(info.value)
+    # the command the advice names is the one huggingface_hub installs
+    assert shutil.which("hf", path=str(Path(sys.executable).parent)) or shutil.which("hf")
