@@ -41,6 +41,17 @@ TMP_PREFIX = ".tmp-"
 STALE_TEMP_AGE_S = 24 * 3600
 
 
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: ``mkstemp`` creates files readable by their owner only; the final file gets the usual
+#: permissions of a new file instead (``0o666`` less the umask, read once at import).
+_FILE_MODE = 0o666 & ~_current_umask()
+
+
 def clean_stale_temps(folder: str | os.PathLike, max_age_s: float = STALE_TEMP_AGE_S) -> int:
     """Delete ``.tmp-*`` files and folders in ``folder`` older than ``max_age_s``; return how many.
 
@@ -113,6 +124,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", encoding: str | None
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
         _fsync_dir(folder)
     finally:

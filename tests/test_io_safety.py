@@ -209,6 +209,13 @@ def test_atomic_write_leaves_old_file_on_error_and_no_temporary(tmp_path):
             pass
 
 
+def test_atomic_write_gives_the_permissions_of_a_plain_new_file(tmp_path):
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    atomic_write_text(tmp_path / "atomic.txt", "x")
+    assert (tmp_path / "atomic.txt").stat().st_mode == plain.stat().st_mode
+
+
 def test_atomic_save_refuses_object_arrays(tmp_path):
     with pytest.raises(TypeError, match="dtype object"):
         atomic_save_npz(tmp_path / "x.npz", ids=np.array(["a", 1], dtype=object))
