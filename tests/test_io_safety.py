@@ -375,3 +375,17 @@ def test_missing_model_advice_names_the_installed_cli():
     assert "huggingface-cli" not in str(info.value)
     # the command the advice names is the one huggingface_hub installs
     assert shutil.which("hf", path=str(Path(sys.executable).parent)) or shutil.which("hf")
+
+
+def test_embedding_cache_load_removes_stale_temporaries(tmp_path):
+    from filmrec_toolkit.features import EmbeddingCache
+
+    cache = EmbeddingCache(tmp_path / "c")
+    key = {"model": "toy"}
+    folder = cache._ensure_dir(key)
+    orphan = folder / ".tmp-chunk-killed.npz"
+    orphan.write_bytes(b"half a chunk")
+    past = time.time() - STALE_TEMP_AGE_S - 60
+    os.utime(orphan, (past, past))
+    assert cache.load(key) == ({}, 0)
+    assert not orphan.exists()
