@@ -16,7 +16,7 @@ from .audit import *  # noqa: F401,F403  (binds ft.audit to the audit() function
 from .audit import __all__ as _audit_all
 from .datasets import *  # noqa: F401,F403
 from .evaluation import *  # noqa: F401,F403
-from .exceptions import ChecksumError, NotFittedError, UnknownIdError  # noqa: F401 (public)
+from .exceptions import ChecksumError, NotFittedError, UnknownIdError, UnsafeFileError  # noqa: F401 (public)
 from .features import *  # noqa: F401,F403
 from .metrics import *  # noqa: F401,F403
 from .persistence import load, save  # noqa: F401 (public)
@@ -34,7 +34,7 @@ _LAZY = {"widgets": ("UserInspector", "SegmentExplorer"),
          "testing": ()}
 
 __all__ = sorted({
-    "ChecksumError", "NotFittedError", "UnknownIdError", "clone", "save", "load",
+    "ChecksumError", "NotFittedError", "UnknownIdError", "UnsafeFileError", "clone", "save", "load",
     *_audit_all, *datasets.__all__, *evaluation.__all__, *features.__all__, *metrics.__all__, *plots.__all__,
     *profiles.__all__, *recommenders.__all__, *(n for names in _LAZY.values() for n in names),
 })

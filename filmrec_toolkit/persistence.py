@@ -19,16 +19,16 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import inspect
-import io
 import json
 import logging
 import numbers
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+
+from ._io import atomic_save_npz, load_npz
 
 logger = logging.getLogger(__name__)
 
@@ -271,23 +271,6 @@ def _package_class(path: str) -> type:
     return obj
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save(obj, path) -> Path:
     """Save a fitted object (or any filmrec_toolkit object) to ``path`` (``.npz`` added if missing).
 
@@ -312,9 +295,7 @@ def save(obj, path) -> Path:
     root = writer.encode(obj, type(obj).__name__)
     header = {"format": _MAGIC, "format_version": FORMAT_VERSION, "package_version": __version__,
               "type": f"{type(obj).__module__}:{type(obj).__qualname__}", "root": root}
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **{_HEADER: np.asarray(json.dumps(header))}, **writer.arrays)
-    _write_atomic(path, buf.getvalue())
+    atomic_save_npz(path, **{_HEADER: np.asarray(json.dumps(header))}, **writer.arrays)
     logger.info("saved %s to %s (%d arrays)", header["type"], path.name, len(writer.arrays))
     return path
 
@@ -328,6 +309,8 @@ def load(path):
     ------
     FileNotFoundError
         No such file.
+    UnsafeFileError
+        The file holds pickled objects (refused: nothing in it runs).
     ValueError
         Not a filmrec_toolkit file, a file of a newer format (upgrade the package), or a
         damaged file.
@@ -337,23 +320,11 @@ def load(path):
         path = path.with_name(path.name + ".npz")
     if not path.is_file():
         raise FileNotFoundError(f"load: no file at {str(path)!r}; give the path that save() returned.")
-    if not zipfile.is_zipfile(path):
-        raise ValueError(f"load: {path.name} is damaged or not an .npz file written by filmrec_toolkit.save; "
-                         "save the object again.")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if _HEADER not in data.files:
-                raise ValueError(f"load: {path.name} is not a filmrec_toolkit file (no header); it was not written "
-                                 "by filmrec_toolkit.save.")
-            header = json.loads(str(data[_HEADER]))
-            arrays = {k: data[k] for k in data.files if k != _HEADER}
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise ValueError(f"load: {path.name} is damaged or not an .npz file ({exc}); save the object again.") from None
-    except ValueError as exc:
-        if "pickle" in str(exc).lower():
-            raise ValueError(f"load: {path.name} contains pickled objects, which filmrec_toolkit never loads "
-                             "(they could run code); save the object again with filmrec_toolkit.save.") from None
-        raise
+    arrays = load_npz(path)  # never unpickles: a pickled array raises UnsafeFileError
+    if _HEADER not in arrays:
+        raise ValueError(f"load: {path.name} is not a filmrec_toolkit file (no header); it was not written "
+                         "by filmrec_toolkit.save.")
+    header = json.loads(str(arrays.pop(_HEADER)))
     if not isinstance(header, dict) or header.get("format") != _MAGIC:
         raise ValueError(f"load: {path.name} is not a filmrec_toolkit file.")
     version = header.get("format_version")

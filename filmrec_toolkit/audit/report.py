@@ -194,9 +194,10 @@ class AuditReport:
                  "img{max-width:100%}")
         page = (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
                 f"<style>{style}</style></head><body>{''.join(parts)}</body></html>")
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(page, encoding="utf-8")
-        tmp.replace(path)
+        from .. import _io
+
+        with _io.atomic_write(path, "w", encoding="utf-8") as fh:
+            fh.write(page)
         return path
 
     def __repr__(self) -> str:
