@@ -32,6 +32,21 @@ def default_chunk_size(n_items: int, budget_bytes: int = CHUNK_BYTES) -> int:
     return max(1, int(budget_bytes // (4 * max(1, n_items))))
 
 
+def stored_entries(matrix: sp.spmatrix) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of every STORED entry of a sparse matrix, whatever its value.
+
+    Seen-item exclusion goes by sparsity structure, never by value: a rating of 0
+    ("watched, disliked") or an implicit weight of 0 is still an interaction, while
+    ``matrix.nonzero()`` would drop it. Duplicate entries are returned once.
+    """
+    m = sp.csr_matrix(matrix)
+    if not m.has_canonical_format:
+        m = m.copy()
+        m.sum_duplicates()  # merges duplicates; keeps explicit zeros (it never eliminates them)
+    rows = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr))
+    return rows, m.indices.astype(np.int64, copy=False)
+
+
 def topk_frame(user_ids: np.ndarray, item_ids: np.ndarray, cols: np.ndarray, vals: np.ndarray) -> pd.DataFrame:
     """Long ``user_id, item_id, score, rank`` frame from top-k arrays; ``-inf`` entries dropped."""
     n, k = cols.shape
@@ -158,8 +173,7 @@ class Recommender(ParamsMixin):
             part = rows[s:s + chunk]
             scores = self.score(part)
             if exclude is not None:
-                sub = exclude[part]
-                r, c = sub.nonzero()
+                r, c = stored_entries(exclude[part])
                 scores[r, c] = -np.inf
             if candidate_mask is not None:
                 if isinstance(candidate_mask, np.ndarray):
@@ -185,6 +199,8 @@ class Recommender(ParamsMixin):
         exclude_seen : bool, Dataset or sparse matrix
             ``True`` removes the training items; a Dataset (e.g. train + valid) or a
             users x items matrix removes those instead; ``False`` removes nothing.
+            Every stored entry is removed whatever its value (a rating of 0 or a
+            negative rating is still a seen item).
         candidates : array-like of item ids, dict user -> ids, or DataFrame(user_id, item_id)
             Restrict ranking to these items.
         chunk_size : int, optional

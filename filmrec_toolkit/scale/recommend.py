@@ -30,7 +30,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..exceptions import check_fitted, check_positive_int
-from ..recommenders.base import Recommender, default_chunk_size, topk_frame
+from ..recommenders.base import Recommender, default_chunk_size, stored_entries, topk_frame
 from .cluster import ensure_client, total_threads
 
 logger = logging.getLogger(__name__)
@@ -47,8 +47,8 @@ def _partition_bounds(n_rows: int, chunk: int, n_partitions: int) -> list[tuple[
 
 
 def _padded_exclusion(sub: sp.csr_matrix, rows: np.ndarray, n_users: int) -> sp.csr_matrix:
-    """Full-shape users x items matrix whose rows ``rows`` have the nonzeros of ``sub`` (others empty)."""
-    r, c = sub.nonzero()
+    """Full-shape users x items matrix whose rows ``rows`` have the stored entries of ``sub`` (others empty)."""
+    r, c = stored_entries(sub)
     return sp.csr_matrix((np.ones(len(r), dtype=np.int8), (rows[r], c)), shape=(n_users, sub.shape[1]))
 
 

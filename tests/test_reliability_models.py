@@ -1,0 +1,126 @@
+"""Issue 14, models half: regression tests for the defects found by the hostile probe.
+
+Each test reproduced its defect before the fix (see the issue's closing table).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+import filmrec_toolkit as ft
+from filmrec_toolkit import EASE, Dataset, ItemKNN, Popularity, evaluate
+from filmrec_toolkit.recommenders import Recommender
+
+
+class FixedScores(Recommender):
+    """Every user gets the same scores: item row i scores ``scores[i]``."""
+
+    name = "fixed"
+
+    def __init__(self, scores) -> None:
+        self.scores = scores
+
+    def _fit(self, train):
+        self.scores_ = np.asarray(self.scores, dtype=np.float32)
+
+    def _score(self, user_rows):
+        return np.tile(self.scores_, (len(user_rows), 1))
+
+
+@pytest.fixture
+def zeros_ds():
+    """User 1 rated item 10 with 0 (watched, disliked), user 2 item 12 with 0, user 3 item 11 with -1."""
+    r = pd.DataFrame({"user_id": [1, 1, 2, 2, 3], "item_id": [10, 11, 10, 12, 11],
+                      "rating": [0.0, 5.0, 3.0, 0.0, -1.0]})
+    return Dataset.from_frames(r)
+
+
+# ------------------------------------------------------------------ defect 2: stored zeros
+def test_dataset_matrix_keeps_stored_zeros(zeros_ds):
+    m = zeros_ds.matrix
+    assert m.nnz == 5  # the zeros are stored entries, not dropped
+
+
+@pytest.mark.parametrize("make", [Popularity, EASE, ItemKNN, lambda: FixedScores([3.0, 2.0, 1.0])],
+                         ids=["Popularity", "EASE", "ItemKNN", "fixed"])
+def test_rated_zero_or_negative_is_never_recommended_back(zeros_ds, make):
+    recs = make().fit(zeros_ds).recommend(k=5)
+    for uid, grp in recs.groupby("user_id"):
+        seen = set(zeros_ds.user_history(uid)["item_id"])
+        assert not seen & set(grp["item_id"]), f"user {uid} got a rated item back: {grp['item_id'].tolist()}"
+
+
+def test_exclusion_matrix_with_explicit_zeros_excludes_by_structure(zeros_ds):
+    model = FixedScores([3.0, 2.0, 1.0]).fit(zeros_ds)
+    mask = sp.csr_matrix((np.zeros(2, np.float32), ([0, 1], [0, 1])), shape=(3, 3))  # two stored zeros
+    assert mask.nnz == 2
+    cols, vals = model.recommend_rows(np.arange(3), 3, exclude_seen=mask)
+    assert 0 not in cols[0][np.isfinite(vals[0])] and 1 not in cols[1][np.isfinite(vals[1])]
+
+
+def test_distributed_padding_excludes_by_structure():
+    from filmrec_toolkit.scale.recommend import _padded_exclusion
+
+    sub = sp.csr_matrix((np.array([0.0, 2.0], np.float32), ([0, 1], [2, 0])), shape=(2, 4))
+    padded = _padded_exclusion(sub, np.array([3, 5]), 6)
+    assert {(3, 2), (5, 0)} == set(zip(*padded.nonzero()))
+
+
+# ------------------------------------------------------------------ defect 2: evaluate relevance vs hits
+@pytest.fixture
+def zero_test_splits():
+    # items a..d; train: user 1 {a}, user 2 {a, d}; test: user 1 rates b with 0 and c with 4, user 2 b with -2
+    r = pd.DataFrame({"user_id": [1, 1, 1, 2, 2, 2], "item_id": ["a", "b", "c", "a", "b", "d"],
+                      "rating": [5.0, 0.0, 4.0, 5.0, -2.0, 3.0]})
+    ds = Dataset.from_frames(r)
+    test = np.array([False, True, True, False, True, False])
+    return ds.subset(~test), ds.subset(test)
+
+
+def test_evaluate_zero_and_negative_test_ratings_are_relevant_and_hits(zero_test_splits):
+    train, test = zero_test_splits
+    res = evaluate(FixedScores([4.0, 3.0, 2.0, 1.0]), train, test, k=(1, 2))
+    pu = res.per_user.set_index("user_id")
+    # user 1: ranking b, c, d; relevant {b (0), c (4)}: both are hits
+    assert pu.loc[1, "n_test"] == 2
+    assert pu.loc[1, "precision@2"] == pytest.approx(1.0) and pu.loc[1, "hit@1"] == 1
+    # graded gains use the rating clipped at 0: b gives 0, c gives 4 at rank 2; ideal 4 at rank 1
+    assert pu.loc[1, "ndcg_graded@2"] == pytest.approx((4 / np.log2(3)) / 4)
+    # user 2: b (-2) is relevant and recommended first: a hit; graded gain 0 -> 0
+    assert pu.loc[2, "hit@1"] == 1 and pu.loc[2, "recall@1"] == 1
+    assert pu.loc[2, "ndcg_graded@1"] == 0
+
+
+def test_evaluate_threshold_zero_keeps_zero_ratings(zero_test_splits):
+    train, test = zero_test_splits
+    res = evaluate(FixedScores([4.0, 3.0, 2.0, 1.0]), train, test, k=2, relevance_threshold=0)
+    pu = res.per_user.set_index("user_id")
+    assert pu.loc[1, "n_test"] == 2 and pu.loc[1, "precision@2"] == pytest.approx(1.0)
+    assert res.n_users_excluded == 1  # user 2's -2 is below the threshold
+
+
+def test_evaluate_does_not_count_excluded_test_items(zero_test_splits):
+    """A test item also masked by ``exclude`` can never be a hit: it is not counted as relevant."""
+    train, test = zero_test_splits
+    coo = train.matrix.tocoo()  # plus user 1's test item b, as a stored zero: structure counts
+    mask = sp.csr_matrix((np.r_[coo.data, 0.0], (np.r_[coo.row, 0], np.r_[coo.col, 1])), shape=coo.shape)
+    assert mask.nnz == train.matrix.nnz + 1
+    with pytest.warns(UserWarning, match="1 test interaction"):
+        res = evaluate(FixedScores([4.0, 3.0, 2.0, 1.0]), train, test, k=2, exclude=mask)
+    pu = res.per_user.set_index("user_id")
+    # user 1: ranking c, d; relevant {c} only
+    assert pu.loc[1, "n_test"] == 1 and pu.loc[1, "precision@2"] == pytest.approx(1 / 2)
+    assert pu.loc[1, "recall@2"] == pytest.approx(1.0)
+
+
+# ------------------------------------------------------------------ defect 11: empty test set
+def test_evaluate_empty_test_raises_clearly(zero_test_splits):
+    train, test = zero_test_splits
+    empty = test.subset(np.zeros(test.n_ratings, dtype=bool))
+    with pytest.raises(ValueError, match="no user has a relevant test item"):
+        evaluate(FixedScores([4.0, 3.0, 2.0, 1.0]), train, empty, k=2)
+    with pytest.raises(ValueError, match="relevance_threshold=10"):
+        evaluate(FixedScores([4.0, 3.0, 2.0, 1.0]), train, test, k=2, relevance_threshold=10)
