@@ -124,3 +124,50 @@ def test_evaluate_empty_test_raises_clearly(zero_test_splits):
         evaluate(FixedScores([4.0, 3.0, 2.0, 1.0]), train, empty, k=2)
     with pytest.raises(ValueError, match="relevance_threshold=10"):
         evaluate(FixedScores([4.0, 3.0, 2.0, 1.0]), train, test, k=2, relevance_threshold=10)
+
+
+# ------------------------------------------------------------------ defect 5: stale list in the inspector
+class Boom(Recommender):
+    """Scores fine for every user except user row 1, where it raises."""
+
+    name = "boom"
+
+    def _fit(self, train):
+        pass
+
+    def _score(self, user_rows):
+        if 1 in np.asarray(user_rows):
+            raise RuntimeError("scoring exploded for user row 1")
+        return np.arange(self.n_items_, dtype=np.float32)[None, :].repeat(len(user_rows), 0)
+
+
+def test_inspector_clears_the_list_when_the_model_raises(tiny):
+    pytest.importorskip("ipywidgets")
+    from filmrec_toolkit.widgets import UserInspector
+
+    ins = UserInspector(tiny, {"boom": Boom().fit(tiny)}, k=2)
+    assert "Top 2 from boom" in ins.recommendations.value  # user 1 (row 0) has a list
+    ins.user.value = 2  # row 1 raises
+    assert "scoring exploded" in ins.error.value
+    assert "User 2" in ins.history.value  # the new user's history is shown ...
+    assert "Top 2 from boom" not in ins.recommendations.value  # ... and no stale list beside it
+    ins.user.value = 3
+    assert "Top 2 from boom" in ins.recommendations.value and ins.error.value == ""
+
+
+# ------------------------------------------------------------------ defect 6: explanation HTML
+def test_explanation_html_escapes_the_sentence_and_the_frame():
+    from filmrec_toolkit.recommenders.explain import Explanation
+
+    frame = pd.DataFrame({"item_id": [1], "title": ["<img src=x onerror=alert(1)>"]})
+    html = Explanation(frame, "'<b>Evil</b> & co' is recommended because of '<script>x</script>'", 1.0)._repr_html_()
+    assert "<script>" not in html and "<b>Evil" not in html and "<img" not in html
+    assert "&lt;script&gt;" in html and "&lt;b&gt;Evil&lt;/b&gt; &amp; co" in html
+
+
+def test_explanation_of_a_markup_title_is_escaped_end_to_end():
+    r = pd.DataFrame({"user_id": [1, 1, 2], "item_id": [1, 2, 2], "rating": [5.0, 4.0, 3.0]})
+    items = pd.DataFrame({"item_id": [1, 2], "title": ["<script>alert(1)</script>", "Fine (1999)"]})
+    model = Popularity().fit(Dataset.from_frames(r, items))
+    html = model.explain(2, 1)._repr_html_()
+    assert "<script>" not in html and "&lt;script&gt;" in html
