@@ -171,3 +171,80 @@ def test_explanation_of_a_markup_title_is_escaped_end_to_end():
     model = Popularity().fit(Dataset.from_frames(r, items))
     html = model.explain(2, 1)._repr_html_()
     assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+# ------------------------------------------------------------------ defect 8: invalid parameters
+@pytest.fixture
+def small(tiny):
+    return tiny
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: EASE(l2=float("inf")), r"l2 == inf, must be a finite number > 0.*e\.g\. EASE\(l2=500"),
+    (lambda: EASE(l2=float("nan")), r"l2 == nan, must be a finite number > 0"),
+    (lambda: EASE(l2=0), r"l2 == 0, must be a finite number > 0"),
+    (lambda: ItemKNN(shrink=float("nan")), r"shrink == nan, must be a finite number >= 0.*e\.g\. ItemKNN\(shrink=10"),
+    (lambda: ItemKNN(shrink=-1.0), r"shrink == -1.0, must be a finite number >= 0"),
+    (lambda: ItemKNN(n_neighbors=0), r"n_neighbors == 0, must be an integer >= 1.*e\.g\. ItemKNN\(n_neighbors=100"),
+    (lambda: ft.ALS(factors=0), r"factors == 0, must be an integer >= 1.*e\.g\. ALS\(factors=64"),
+    (lambda: ft.ALS(iterations=0), r"iterations == 0, must be an integer >= 1.*e\.g\. ALS\(iterations=15"),
+    (lambda: ft.ALS(iterations=-1), r"iterations == -1, must be an integer >= 1"),
+    (lambda: ft.ALS(regularization=float("nan")), r"regularization == nan, must be a finite number >= 0"),
+    (lambda: ft.ALS(alpha=float("inf")), r"alpha == inf, must be a finite number >= 0"),
+    (lambda: ft.BPR(factors=0), r"factors == 0, must be an integer >= 1.*e\.g\. BPR\(factors=64"),
+    (lambda: ft.BPR(learning_rate=0.0), r"learning_rate == 0.0, must be a finite number > 0"),
+    (lambda: ft.BPR(iterations=0), r"iterations == 0, must be an integer >= 1"),
+    (lambda: Popularity(min_rating=float("nan")), r"min_rating == nan, must be None or a finite number"),
+], ids=["ease-l2-inf", "ease-l2-nan", "ease-l2-0", "knn-shrink-nan", "knn-shrink-neg", "knn-neighbors-0",
+        "als-factors-0", "als-iter-0", "als-iter-neg", "als-reg-nan", "als-alpha-inf", "bpr-factors-0",
+        "bpr-lr-0", "bpr-iter-0", "pop-min-nan"])
+def test_invalid_numeric_parameters_rejected_at_fit(small, make, match):
+    with pytest.raises(ValueError, match=match):
+        make().fit(small)
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: EASE(l2="500"), r"l2 must be a finite number > 0, got '500' \(str\); e\.g\. EASE\(l2=500"),
+    (lambda: ItemKNN(shrink="10"), r"shrink must be a finite number >= 0, got '10' \(str\)"),
+    (lambda: ItemKNN(n_neighbors=2.5), r"n_neighbors must be an integer >= 1, got 2.5 \(float\)"),
+    (lambda: ft.ALS(factors=True), r"factors must be an integer >= 1, got True \(bool\)"),
+    (lambda: ft.ALS(factors=8.0), r"factors must be an integer >= 1, got 8.0 \(float\)"),
+    (lambda: EASE(implicit="yes"), r"implicit must be True or False, got 'yes' \(str\)"),
+], ids=["ease-l2-str", "knn-shrink-str", "knn-neighbors-float", "als-factors-bool", "als-factors-float",
+        "ease-implicit-str"])
+def test_wrong_type_parameters_rejected_at_fit(small, make, match):
+    with pytest.raises(TypeError, match=match):
+        make().fit(small)
+
+
+def test_numpy_scalars_are_accepted(small):
+    EASE(l2=np.float32(100.0)).fit(small)
+    ItemKNN(n_neighbors=np.int64(3), shrink=np.int32(0)).fit(small)
+
+
+def test_als_factors_zero_prints_nothing(small, capfd):
+    with pytest.raises(ValueError, match="factors"):
+        ft.ALS(factors=0).fit(small)
+    out, err = capfd.readouterr()
+    assert "BLAS" not in out + err and "parameter" not in out
+
+
+def test_parameters_changed_after_fit_are_checked_at_use(small):
+    model = EASE().fit(small)
+    model.set_params(implicit="no")
+    with pytest.raises(TypeError, match="implicit must be True or False"):
+        model.recommend_for_profile([10], k=2)
+
+
+@pytest.mark.parametrize("gain", ["bogus", "Linear", None, 2])
+def test_evaluate_rejects_unknown_gain(zero_test_splits, gain):
+    train, test = zero_test_splits
+    with pytest.raises(ValueError, match=r"gain == .*, must be one of \['linear', 'exponential'\].*e\.g\. gain="):
+        evaluate(FixedScores([4.0, 3.0, 2.0, 1.0]), train, test, k=2, gain=gain)
+
+
+@pytest.mark.parametrize("threshold", [float("nan"), "4", float("inf")])
+def test_evaluate_rejects_bad_relevance_threshold(zero_test_splits, threshold):
+    train, test = zero_test_splits
+    with pytest.raises((TypeError, ValueError), match="relevance_threshold"):
+        evaluate(FixedScores([4.0, 3.0, 2.0, 1.0]), train, test, k=2, relevance_threshold=threshold)

@@ -35,6 +35,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .._config import USER_COL
+from .._validation import check_number, check_option
 from ..datasets.dataset import Dataset, ensure_dataset
 from ..exceptions import check_positive_int
 from ..metrics.accuracy import ranking_metrics
@@ -201,6 +202,8 @@ def evaluate(model: Recommender, train: Dataset, test: Dataset, k: int | Iterabl
         raise ValueError("k is empty; give at least one cut-off, e.g. k=(10,).")
     if refit not in (True, False, "auto"):
         raise ValueError(f"refit={refit!r} must be True, False or 'auto'.")
+    check_option(gain, "gain", ("linear", "exponential"), example='gain="linear"')
+    check_number(relevance_threshold, "relevance_threshold", allow_none=True, example="relevance_threshold=4")
     needs_fit = refit is True or (refit == "auto" and getattr(model, "train_", None) is not train)
     if needs_fit:
         model.fit(train)

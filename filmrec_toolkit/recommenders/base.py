@@ -72,6 +72,9 @@ class Recommender(ParamsMixin):
     name: str = "recommender"
 
     # -- subclass hooks ----------------------------------------------------
+    def _validate_params(self) -> None:
+        """Check the hyper-parameters (called by :meth:`fit` before ``_fit``); raise with advice."""
+
     def _fit(self, train: Dataset) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -82,6 +85,7 @@ class Recommender(ParamsMixin):
     def fit(self, train: Dataset) -> "Recommender":
         """Fit on a training Dataset; returns self."""
         train = ensure_dataset(train, "train")
+        self._validate_params()
         start = time.perf_counter()
         self._fit(train)
         self.fit_seconds_ = time.perf_counter() - start
