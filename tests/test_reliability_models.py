@@ -248,3 +248,69 @@ def test_evaluate_rejects_bad_relevance_threshold(zero_test_splits, threshold):
     train, test = zero_test_splits
     with pytest.raises((TypeError, ValueError), match="relevance_threshold"):
         evaluate(FixedScores([4.0, 3.0, 2.0, 1.0]), train, test, k=2, relevance_threshold=threshold)
+
+
+# ------------------------------------------------------------------ defects 11 and 12: layout-independent lists
+def nudged_vectors(n_base: int = 60, d: int = 64, seed: int = 0) -> np.ndarray:
+    """Each random vector three times, two copies nudged by one ulp: near-ties decided by float32 rounding."""
+    base = np.random.default_rng(seed).standard_normal((n_base, d)).astype(np.float32)
+    vecs = np.repeat(base, 3, axis=0)
+    vecs[1::3, 0] = np.nextafter(vecs[1::3, 0], np.float32(np.inf))
+    vecs[2::3, 1] = np.nextafter(vecs[2::3, 1], np.float32(-np.inf))
+    return vecs
+
+
+@pytest.fixture(scope="module")
+def near_tie_data():
+    vecs = nudged_vectors()
+    rng = np.random.default_rng(1)
+    users = np.repeat(np.arange(40), 6)
+    r = pd.DataFrame({"user_id": users, "item_id": rng.integers(0, len(vecs), len(users)),
+                      "rating": rng.integers(1, 6, len(users)).astype(float)}).drop_duplicates(["user_id", "item_id"])
+    ds = Dataset.from_frames(r)
+    return ds, ft.ItemEmbeddings(vecs[ds.item_ids], ds.item_ids, "nudged")
+
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 13])
+def test_content_lists_do_not_depend_on_chunk_size(near_tie_data, chunk_size):
+    ds, emb = near_tie_data
+    model = ft.ContentRecommender(emb).fit(ds)
+    # before the fix: 11 (chunk 1) and 7 (chunk 7) of 40 lists differed from the default chunking
+    assert ft.count_differing_lists(model.recommend(k=10), model.recommend(k=10, chunk_size=chunk_size)) == 0
+
+
+def test_als_lists_do_not_depend_on_chunk_size(near_tie_data):
+    ds, _ = near_tie_data
+    model = ft.ALS(factors=4, iterations=1, random_state=0).fit(ds)
+    vecs = nudged_vectors()
+    model.item_factors_ = vecs[: ds.n_items].copy()
+    model.user_factors_ = np.random.default_rng(2).standard_normal((ds.n_users, vecs.shape[1])).astype(np.float32)
+    assert ft.count_differing_lists(model.recommend(k=10), model.recommend(k=10, chunk_size=1)) == 0
+
+
+def test_count_differing_lists_counts_items_scores_and_missing_users():
+    a = pd.DataFrame({"user_id": [1, 1, 2, 2, 3], "item_id": [5, 6, 5, 6, 7], "score": [2.0, 1.0, 2.0, 1.0, 1.0],
+                      "rank": [1, 2, 1, 2, 1]})
+    b = a.copy()
+    assert ft.count_differing_lists(a, b) == 0
+    b.loc[[0, 1], "item_id"] = [6, 5]  # user 1: two items swapped
+    b.loc[2, "score"] = np.nextafter(np.float32(2.0), np.float32(3.0))  # user 2: one ulp
+    assert ft.count_differing_lists(a, b) == 2
+    assert ft.count_differing_lists(a, b, scores=False) == 1
+    assert ft.count_differing_lists(a, b[b["user_id"] != 3]) == 3
+
+
+def test_topk_refined_equals_ranking_of_exact_scores():
+    from filmrec_toolkit._topk import pair_dots, topk, topk_refined
+
+    vecs = nudged_vectors(40, 32)
+    users = np.random.default_rng(3).standard_normal((9, 32)).astype(np.float32)
+    exact = np.stack([pair_dots(np.repeat(u[None], len(vecs), 0), vecs) for u in users])
+    for noisy in (users @ vecs.T, np.stack([vecs @ u for u in users])):  # gemm and gemv roundings
+        noisy = noisy.copy()
+        noisy[:, ::5] = -np.inf  # excluded columns stay excluded
+        slack = np.full(len(users), 1e-4)
+        cols, vals = topk_refined(noisy, 10, lambda r, c: pair_dots(users[r], vecs[c]), slack)
+        masked = np.where(np.isfinite(noisy), exact, -np.inf)
+        e_cols, e_vals = topk(masked, 10)
+        assert np.array_equal(cols, e_cols) and np.array_equal(vals, e_vals)

@@ -34,6 +34,9 @@ class _FactorModel(Recommender):
     def _score(self, user_rows: np.ndarray) -> np.ndarray:
         return self.user_factors_[user_rows] @ self.item_factors_.T
 
+    def _dot_factors(self):
+        return self.user_factors_, self.item_factors_
+
 
 class ALS(_FactorModel):
     """Weighted matrix factorisation for implicit feedback (Hu, Koren & Volinsky, ICDM 2008).

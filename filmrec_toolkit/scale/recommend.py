@@ -2,9 +2,13 @@
 
 Each partition runs the model's own :meth:`~filmrec_toolkit.recommenders.Recommender.recommend_rows`
 on a worker, over the same user chunks as the in-process path (partitions start at
-multiples of ``chunk_size``), so scores -- and, through the shared
-:func:`filmrec_toolkit._topk.topk`, the tie-breaking -- are identical to
-``model.recommend``.
+multiples of ``chunk_size``), through the shared top-k of :mod:`filmrec_toolkit._topk`
+(ties broken by item row). Lists and scores are identical to ``model.recommend``, also
+for dense dot-product models whose float32 BLAS sums depend on the thread count: their
+list heads are re-ranked with reproducible float64 dot products
+(:func:`filmrec_toolkit._topk.topk_refined`). Other models whose scores come from BLAS
+(e.g. a hybrid of a content model) can still swap near-tied items between layouts;
+:func:`~filmrec_toolkit.recommenders.count_differing_lists` counts such lists.
 
 Memory (measured with tracemalloc, ``tests/test_scale_memory.py``). In one process,
 ranking ``n`` users over ``m`` items in chunks of ``c`` users peaks at about::
