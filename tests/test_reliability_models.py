@@ -314,3 +314,19 @@ def test_topk_refined_equals_ranking_of_exact_scores():
         masked = np.where(np.isfinite(noisy), exact, -np.inf)
         e_cols, e_vals = topk(masked, 10)
         assert np.array_equal(cols, e_cols) and np.array_equal(vals, e_vals)
+
+
+def test_inspector_clears_the_list_when_showing_the_user_raises(tiny, monkeypatch):
+    pytest.importorskip("ipywidgets")
+    from filmrec_toolkit.widgets import UserInspector
+
+    ins = UserInspector(tiny, {"pop": Popularity().fit(tiny)}, k=2)
+    assert "Top 2 from pop" in ins.recommendations.value
+
+    def broken(uid):
+        raise RuntimeError("genre profile failed")
+
+    monkeypatch.setattr(ins, "genre_profile", broken)
+    ins.user.value = 2
+    assert "genre profile failed" in ins.error.value
+    assert "Top 2 from pop" not in ins.recommendations.value

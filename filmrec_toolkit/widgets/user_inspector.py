@@ -272,6 +272,8 @@ class UserInspector(InspectorBase):
         uid = self.user.value
         if uid is None:
             return
+        # panes of the previous user never stay beside this one's if a step below raises
+        self.profile.value = self.segment.value = self.recommendations.value = ""
         self.history.value = render_history(self.dataset.user_history(uid), uid, self.history_rows)
         self.profile.value = render_genre_profile(self.genre_profile(uid))
         if self.labels is not None:
