@@ -189,6 +189,11 @@ class Recommender(ParamsMixin):
         """Top-k item rows and scores for user rows, as arrays ``(n, k)`` (``-inf`` = no item).
 
         Streams over chunks of users; see the module docstring for the memory bound.
+        Every stored entry of the exclusion matrix is excluded, whatever its value. The
+        lists (and scores) do not depend on ``chunk_size``, the BLAS thread count or a
+        cluster layout: ties go to the lower item row, and models with
+        :meth:`_dot_factors` have their list heads re-ranked with reproducible float64
+        dot products (see :mod:`filmrec_toolkit._topk`).
         """
         check_fitted(self, "train_")
         k = check_positive_int(k, "k")
