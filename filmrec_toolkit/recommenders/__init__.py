@@ -1,6 +1,6 @@
 """Recommenders sharing one interface (fit / score / recommend), cold start and explanations."""
 
-from .base import Recommender, default_chunk_size, topk_frame
+from .base import Recommender, count_differing_lists, default_chunk_size, topk_frame
 from .cold_start import recommend_for_profile, resolve_items
 from .content import ContentRecommender
 from .ease import EASE
@@ -11,7 +11,7 @@ from .mf import ALS, BPR
 from .popularity import Popularity
 
 __all__ = [
-    "Recommender", "default_chunk_size", "topk_frame",
+    "Recommender", "default_chunk_size", "topk_frame", "count_differing_lists",
     "ContentRecommender", "Popularity", "ItemKNN", "item_cosine_neighbors", "EASE", "ALS", "BPR",
     "Hybrid", "ContentAwareHybrid", "normalize_scores",
     "recommend_for_profile", "resolve_items", "Explanation", "explain",

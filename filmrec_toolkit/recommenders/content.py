@@ -55,6 +55,12 @@ class ContentRecommender(Recommender):
     def _score(self, user_rows: np.ndarray) -> np.ndarray:
         return self.profiler_.score(user_rows, self.embeddings_.matrix)
 
+    def _dot_factors(self):
+        # plain profiles . vectors: recommend_rows re-ranks the list heads reproducibly (see _topk)
+        if type(self.profiler_).score is UserProfiler.score and hasattr(self.profiler_, "profiles_"):
+            return np.asarray(self.profiler_.profiles_, np.float32), np.asarray(self.embeddings_.matrix, np.float32)
+        return None
+
     # -- cold start ---------------------------------------------------------
     def _profile_vector(self, item_rows, ratings) -> np.ndarray:
         maker = getattr(self.profiler_, "profile_from_items", None)
