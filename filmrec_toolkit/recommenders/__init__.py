@@ -4,6 +4,7 @@ from .base import Recommender, default_chunk_size, topk_frame
 from .cold_start import recommend_for_profile, resolve_items
 from .content import ContentRecommender
 from .ease import EASE
+from .ease_side import EASESide
 from .explain import Explanation, explain
 from .hybrid import ContentAwareHybrid, Hybrid, normalize_scores
 from .itemknn import ItemKNN, item_cosine_neighbors
@@ -12,7 +13,7 @@ from .popularity import Popularity
 
 __all__ = [
     "Recommender", "default_chunk_size", "topk_frame",
-    "ContentRecommender", "Popularity", "ItemKNN", "item_cosine_neighbors", "EASE", "ALS", "BPR",
+    "ContentRecommender", "Popularity", "ItemKNN", "item_cosine_neighbors", "EASE", "EASESide", "ALS", "BPR",
     "Hybrid", "ContentAwareHybrid", "normalize_scores",
     "recommend_for_profile", "resolve_items", "Explanation", "explain",
 ]
