@@ -21,7 +21,10 @@ original design: user profile · item vector), and three ways to add the LM to E
 with more content for items with few ratings) and ``EASESide`` (EASE whose closed form
 also reconstructs the item text vectors). Every parameter is chosen by
 ``ft.tune`` on validation NDCG@10; weight 0 is in every hybrid grid, so validation can
-switch the LM off. Each hybrid is compared with its tuned CF part (EASE) by
+switch the LM off, and the hybrids are tuned with ``ft.tune_blend``: the validation winner
+is kept only if it beats the same hybrid with the LM off (= tuned EASE) in a paired test on
+the validation users (p < .05), so a gain inside the noise never switches the LM on. Each
+hybrid is compared with its tuned CF part (EASE) by
 ``compare_models`` (paired Wilcoxon, bootstrap CI, Holm across the three hybrids).
 
 Items with few ratings: items with < 5 ratings in the final training data. Two metrics,
@@ -130,12 +133,21 @@ def boratto_protocol(ds: ft.Dataset) -> WarmProtocol:
 
 
 # ----------------------------------------------------------------------------- models
-def _tune(proto: WarmProtocol, label: str, estimator, grid) -> tuple[ft.Recommender, dict, float, pd.DataFrame]:
+def _tune(proto: WarmProtocol, label: str, estimator, grid, off: dict | None = None
+          ) -> tuple[ft.Recommender, dict, float, pd.DataFrame]:
+    """``ft.tune`` (or ``ft.tune_blend`` when ``off`` names the content-off setting of a hybrid)."""
     start = time.perf_counter()
-    res = ft.tune(estimator, grid, proto.tune_train, proto.valid, metric=METRIC, refit=proto.train,
-                  exclude=proto.valid_exclude)
+    kwargs = dict(metric=METRIC, refit=proto.train, exclude=proto.valid_exclude)
+    if off is None:
+        res = ft.tune(estimator, grid, proto.tune_train, proto.valid, **kwargs)
+        extra = ""
+    else:
+        res = ft.tune_blend(estimator, grid, proto.tune_train, proto.valid, off=off, **kwargs)
+        sw = res.results.attrs["switch"]
+        extra = (f"; LM {'on' if sw['switched_on'] else 'off'}: validation gain of the best point "
+                 f"{sw['diff']:+.4f}, paired p={sw['p_value']:.2g}")
     log(f"{proto.name} {label}: chose {_short(res.best_params)} (valid {METRIC} {res.best_score:.4f}, "
-        f"{len(res.results)} point(s), {time.perf_counter() - start:.0f}s)")
+        f"{len(res.results)} point(s), {time.perf_counter() - start:.0f}s{extra})")
     return res.best_estimator, res.best_params, res.best_score, res.results
 
 
@@ -172,17 +184,17 @@ def tuned_models(proto: WarmProtocol, features: ft.ItemEmbeddings, grids: dict,
     cf, ct = ft.EASE(l2=l2), ft.ContentRecommender(features, content_p["profiler"])
     normalization = "zscore"
     if want(HYBRIDS[0]) or want(HYBRIDS[1]):
-        hyb = _tune(proto, "Hybrid", ft.Hybrid([cf, ct]), grids["Hybrid"])
+        hyb = _tune(proto, "Hybrid", ft.Hybrid([cf, ct]), grids["Hybrid"], off={"weights": (1.0, 0.0)})
         normalization = hyb[1].get("normalization", "zscore")
         if want(HYBRIDS[0]):
             out[HYBRIDS[0]] = hyb[:3]
     if want(HYBRIDS[1]):
         out[HYBRIDS[1]] = _tune(proto, "ContentAwareHybrid",
                                 ft.ContentAwareHybrid(cf, ct, normalization=normalization),
-                                grids["ContentAwareHybrid"])[:3]
+                                grids["ContentAwareHybrid"], off={"content_weight": 0.0, "tail_weight": 0.0})[:3]
     if want(HYBRIDS[2]):
         side = {"side_weight": [w * l2 for w in grids["EASESide"]["side_weight"]]}
-        out[HYBRIDS[2]] = _tune(proto, "EASESide", ft.EASESide(features, l2=l2), side)[:3]
+        out[HYBRIDS[2]] = _tune(proto, "EASESide", ft.EASESide(features, l2=l2), side, off={"side_weight": 0.0})[:3]
     return out
 
 

@@ -360,7 +360,8 @@ NB03 = dict(
         blends EASE's scores with the LM content model's (more content for films with few
         ratings), `EASESide (LM)` is EASE whose closed form also reconstructs the films' LM
         vectors. Their weights are chosen on a validation split carved out of train (never on
-        test); weight 0 is allowed, so validation can switch the language model off, and with
+        test) with `tune_blend`: weight 0 is in the grid, and the language model is switched on
+        only when the best weight beats weight 0 in a paired test on the validation users. With
         weight 0 a hybrid ranks exactly as EASE.
         """),
         code("""
@@ -368,10 +369,13 @@ NB03 = dict(
         genre_features = ft.embed_items(items_ds, encoder=ft.GenreEncoder(), cache=False)
 
         def tune_lm_hybrids(fit_on, valid):
-            # weights of the two LM hybrids chosen on (fit_on, valid) by NDCG@10; 0 = the LM switched off
-            blend = ft.tune(ft.ContentAwareHybrid(ft.EASE(), ft.ContentRecommender(embeddings)),
-                            {"content_weight": [0.0, 0.1, 0.2], "tail_weight": [0.0, 1.0]}, fit_on, valid)
-            side = ft.tune(ft.EASESide(embeddings), {"side_weight": [0.0, 15.0, 50.0, 150.0]}, fit_on, valid)
+            # weights of the two LM hybrids chosen on (fit_on, valid) by NDCG@10; the LM is switched on
+            # only if that beats the hybrid with the LM off (= EASE) in a paired test on the validation users
+            blend = ft.tune_blend(ft.ContentAwareHybrid(ft.EASE(), ft.ContentRecommender(embeddings)),
+                                  {"content_weight": [0.0, 0.1, 0.2], "tail_weight": [0.0, 1.0]}, fit_on, valid,
+                                  off={"content_weight": 0.0, "tail_weight": 0.0})
+            side = ft.tune_blend(ft.EASESide(embeddings), {"side_weight": [0.0, 15.0, 50.0, 150.0]}, fit_on, valid,
+                                 off={"side_weight": 0.0})
             return {"Hybrid (EASE + LM)": blend, "EASESide (LM)": side}
 
         def make_models(tuned):
@@ -537,10 +541,12 @@ NB04 = dict(
         train, test = ft.stratified_split(ds, 0.75, random_state=seed)
         rng = np.random.default_rng(seed)
         users = test.user_ids if not n_eval_users else np.sort(rng.choice(test.user_ids, min(n_eval_users, test.n_users), replace=False))
-        # the hybrid's weights are chosen on a validation split carved out of train (weight 0 = EASE alone)
+        # the hybrid's weights are chosen on a validation split carved out of train (weight 0 = EASE alone;
+        # the LM is switched on only for a significant paired gain on the validation users)
         tune_train, valid = ft.stratified_split(train, 0.75, random_state=seed + 1)
-        hybrid_tuning = ft.tune(ft.ContentAwareHybrid(ft.EASE(), ft.ContentRecommender(embeddings)),
-                                {"content_weight": [0.0, 0.1, 0.2], "tail_weight": [0.0, 1.0]}, tune_train, valid)
+        hybrid_tuning = ft.tune_blend(ft.ContentAwareHybrid(ft.EASE(), ft.ContentRecommender(embeddings)),
+                                      {"content_weight": [0.0, 0.1, 0.2], "tail_weight": [0.0, 1.0]}, tune_train, valid,
+                                      off={"content_weight": 0.0, "tail_weight": 0.0})
         results["hybrid_params"] = hybrid_tuning.best_params
         models = {"Popularity": ft.Popularity(), "ItemKNN": ft.ItemKNN(), "EASE": ft.EASE(),
                   "Content (LM)": ft.ContentRecommender(embeddings),
@@ -669,9 +675,11 @@ NB04 = dict(
         """),
         code("""
         lm_tuning = {
-            "Hybrid (EASE + LM)": ft.tune(ft.ContentAwareHybrid(ft.EASE(), ft.ContentRecommender(embeddings)),
-                                          {"content_weight": [0.0, 0.1, 0.2], "tail_weight": [0.0, 1.0]}, b_train, b_valid),
-            "EASESide (LM)": ft.tune(ft.EASESide(embeddings), {"side_weight": [0.0, 15.0, 50.0, 150.0]}, b_train, b_valid),
+            "Hybrid (EASE + LM)": ft.tune_blend(ft.ContentAwareHybrid(ft.EASE(), ft.ContentRecommender(embeddings)),
+                                                {"content_weight": [0.0, 0.1, 0.2], "tail_weight": [0.0, 1.0]},
+                                                b_train, b_valid, off={"content_weight": 0.0, "tail_weight": 0.0}),
+            "EASESide (LM)": ft.tune_blend(ft.EASESide(embeddings), {"side_weight": [0.0, 15.0, 50.0, 150.0]},
+                                           b_train, b_valid, off={"side_weight": 0.0}),
         }
         lm_name = max(lm_tuning, key=lambda name: lm_tuning[name].best_score)
         lm_eval = ft.evaluate(lm_tuning[lm_name].best_estimator, b_seen, b_test, k=(10,))

@@ -182,3 +182,36 @@ def test_ease_side_validation(synth):
 
 def test_ease_side_is_exported():
     assert ft.EASESide is EASESide and "EASESide" in ft.__all__
+
+
+# ------------------------------------------------------------------ tune_blend: on only if significant
+def test_tune_blend_keeps_content_off_without_a_significant_validation_gain(synth):
+    train, valid = ft.stratified_split(synth, 0.8, random_state=0)
+    emb = noise_embeddings(synth)
+    res = ft.tune_blend(Hybrid([EASE(l2=20.0), ContentRecommender(emb)]),
+                        {"weights": [(1.0, 0.0), (1.0, 0.001), (1.0, 2.0)]}, train, valid, off={"weights": (1.0, 0.0)})
+    assert res.best_params == {"weights": (1.0, 0.0)}
+    assert res.results.attrs["switch"]["switched_on"] is False
+    assert len(res.results) == 3 and res.best_estimator.weights == (1.0, 0.0)
+
+
+def test_tune_blend_switches_content_on_for_a_significant_gain():
+    ds = block_dataset()
+    train, valid = ft.random_split(ds, 0.6, random_state=0)
+    res = ft.tune_blend(Hybrid([ft.Popularity(), ContentRecommender(block_embeddings(ds))]),
+                        {"weights": [(1.0, 0.0), (1.0, 1.0)]}, train, valid, off={"weights": (1.0, 0.0)},
+                        metric="ndcg@3", refit=train)
+    switch = res.results.attrs["switch"]
+    assert res.best_params == {"weights": (1.0, 1.0)} and switch["switched_on"] and switch["p_value"] < 0.05
+    assert res.best_estimator.train_ is train
+
+
+def test_tune_blend_validation(synth):
+    train, valid = ft.stratified_split(synth, 0.8, random_state=0)
+    with pytest.raises(ValueError, match="off =="):
+        ft.tune_blend(EASE(), {"l2": [1.0]}, train, valid, off={})
+    with pytest.raises(ValueError, match="not parameters of EASE"):
+        ft.tune_blend(EASE(), {"l2": [1.0]}, train, valid, off={"side_weight": 0.0})
+    with pytest.raises(ValueError, match="alpha == 0"):
+        ft.tune_blend(EASESide(noise_embeddings(synth)), {"side_weight": [0.0]}, train, valid,
+                      off={"side_weight": 0.0}, alpha=0)

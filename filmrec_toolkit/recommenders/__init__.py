@@ -6,7 +6,7 @@ from .content import ContentRecommender
 from .ease import EASE
 from .ease_side import EASESide
 from .explain import Explanation, explain
-from .hybrid import ContentAwareHybrid, Hybrid, normalize_scores
+from .hybrid import ContentAwareHybrid, Hybrid, normalize_scores, tune_blend
 from .itemknn import ItemKNN, item_cosine_neighbors
 from .mf import ALS, BPR
 from .popularity import Popularity
@@ -14,6 +14,6 @@ from .popularity import Popularity
 __all__ = [
     "Recommender", "default_chunk_size", "topk_frame",
     "ContentRecommender", "Popularity", "ItemKNN", "item_cosine_neighbors", "EASE", "EASESide", "ALS", "BPR",
-    "Hybrid", "ContentAwareHybrid", "normalize_scores",
+    "Hybrid", "ContentAwareHybrid", "normalize_scores", "tune_blend",
     "recommend_for_profile", "resolve_items", "Explanation", "explain",
 ]
