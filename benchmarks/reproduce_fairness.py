@@ -125,7 +125,7 @@ def main() -> None:
         def hybrid(w):
             return ft.Hybrid([ease_f(**ease_p), cont_f(**cont_p)], weights=(1.0, w))
 
-        best, score, log = tune("Hybrid", hybrid, [{"w": w} for w in (0.1, 0.3, 1.0)], train, valid)
+        best, score, log = tune("Hybrid", hybrid, [{"w": w} for w in (0.0, 0.1, 0.3, 1.0)], train, valid)
         tune_log += log
         chosen["Hybrid (EASE+MiniLM)"] = (hybrid, best)
         tune_log.append(f"  -> Hybrid: {best} (valid NDCG@10 {score:.4f})")

@@ -117,6 +117,9 @@ def test_03_recommendation(tmp_path):
     assert ndcg["EASE"] >= 0.35  # sampled users; the full-run target (0.40) is in the recommenders tests
     assert len(r["cold_start_text"]) == r["k"] and len(r["cold_start_titles"]) == r["k"]
     assert "Toy Story (1995)" not in r["cold_start_titles"]  # liked titles are excluded
+    assert set(r["hybrid_params"]) == {"Hybrid (EASE + LM)", "EASESide (LM)"}  # chosen on validation
+    assert {row["model_a"] for row in r["hybrid_vs_ease"]} == {"Hybrid (EASE + LM)", "EASESide (LM)"}
+    assert all(row["verdict"] != "worse" for row in r["hybrid_vs_ease"])  # never significantly below EASE
 
 
 @pytest.mark.slow
@@ -133,6 +136,8 @@ def test_04_bias_diversity_fairness_audit(tmp_path):
     tiers = {row["group"] for row in r["exposure_popularity"]} if "group" in r["exposure_popularity"][0] else set()
     assert not tiers or {"head", "tail"} <= {str(t).split()[0] for t in tiers}
     assert {row["model"] for row in r["fairness"]} == {"Popularity", "ItemKNN", "EASE", "Content (LM)"}
+    assert [row["attribute"] for row in r["lm_gap_change"]] == ["gender", "age_35"]
+    assert set(r["hybrid_params"]) == {"content_weight", "tail_weight"}
 
 
 @pytest.mark.slow

@@ -112,8 +112,9 @@ def test_brand_new_item_is_recommended_by_content():
     recs = ContentRecommender(emb).fit(ds).recommend(k=3)
     with_new = set(recs.loc[recs["item_id"] == 99, "user_id"])
     assert with_new == set(range(10))  # in the top 3 of every comedy fan, of no horror fan
-    hybrid = ContentAwareHybrid(EASE(l2=5.0), ContentRecommender(emb), content_weight=0.0, shrink=1.0).fit(ds)
-    assert hybrid.item_content_share_[ds.item_vocab.to_rows(99)] == 1.0  # never rated -> content alone
+    hybrid = ContentAwareHybrid(EASE(l2=5.0), ContentRecommender(emb), content_weight=0.0, tail_weight=1.0,
+                                shrink=1.0).fit(ds)
+    assert hybrid.item_content_weight_[ds.item_vocab.to_rows(99)] == 1.0  # never rated -> the full tail weight
     assert 99 in set(hybrid.recommend(users=[0, 1, 2], k=3)["item_id"])
     assert 99 not in set(EASE(l2=5.0).fit(ds).recommend(users=[0, 1, 2], k=3)["item_id"])
 

@@ -11,7 +11,7 @@ import pandas as pd
 from .._config import USER_COL
 from ..metrics.fairness import holm_correction, paired_bootstrap_ci, paired_wilcoxon
 
-__all__ = ["compare_models"]
+__all__ = ["compare_models", "paired_verdicts"]
 
 
 def compare_models(per_user: Mapping[str, pd.DataFrame], metric: str = "ndcg@10", baseline: str | None = None,
@@ -54,3 +54,29 @@ def compare_models(per_user: Mapping[str, pd.DataFrame], metric: str = "ndcg@10"
     out = pd.DataFrame(rows)
     out["p_holm"] = holm_correction(out["p_value"].to_numpy())
     return out
+
+
+def paired_verdicts(table: pd.DataFrame, alpha: float = 0.05, p_column: str = "p_holm") -> pd.Series:
+    """One word per row of a :func:`compare_models` table: is ``model_a`` better than ``model_b``?
+
+    ``"better"`` / ``"worse"`` when ``p_column`` < ``alpha`` (the sign of ``diff`` =
+    mean(a - b) decides, higher metric = better), otherwise ``"no significant
+    difference"`` (also when the p-value is missing).
+
+    Parameters
+    ----------
+    table : DataFrame with ``diff`` and ``p_column``
+    alpha : float in (0, 1)
+    p_column : str
+        ``"p_holm"`` (default) or ``"p_value"``.
+    """
+    if not 0.0 < float(alpha) < 1.0:
+        raise ValueError(f"alpha == {alpha!r}: must be in (0, 1); e.g. alpha=0.05.")
+    for col in ("diff", p_column):
+        if col not in table.columns:
+            raise ValueError(f"table is missing column {col!r}; it has {list(table.columns)} "
+                             "(pass the output of compare_models).")
+    p = table[p_column].to_numpy(dtype=float)
+    d = table["diff"].to_numpy(dtype=float)
+    out = np.where(p < alpha, np.where(d > 0, "better", "worse"), "no significant difference")
+    return pd.Series(out, index=table.index, name="verdict")

@@ -10,9 +10,9 @@ import pandas as pd
 from .._config import USER_COL
 from ..datasets.dataset import Dataset, ensure_dataset
 from ..metrics.beyond import head_items
-from ..metrics.fairness import bootstrap_ci, group_test, holm_correction
+from ..metrics.fairness import bootstrap_ci, group_test, holm_correction, mann_whitney
 
-__all__ = ["user_attributes", "group_fairness", "GroupFairness", "DEFAULT_ATTRIBUTES"]
+__all__ = ["user_attributes", "group_fairness", "GroupFairness", "DEFAULT_ATTRIBUTES", "gap_change"]
 
 #: Attributes :func:`group_fairness` tests by default (those present in the frame).
 DEFAULT_ATTRIBUTES = ("gender", "age_group", "age_35", "occupation", "activity", "mainstreaminess_group")
@@ -169,3 +169,68 @@ def group_fairness(per_user: pd.DataFrame, attributes: pd.DataFrame, metrics: Se
     tests = pd.DataFrame(test_rows, columns=["metric", "attribute", "n_groups", "high_group", "low_group", "gap",
                                              "test", "statistic", "p_value", "p_holm"])
     return GroupFairness(groups, tests)
+
+
+def gap_change(per_user_a: pd.DataFrame, per_user_b: pd.DataFrame, attributes: pd.DataFrame, attribute: str,
+               high, low, metric: str = "ndcg@10", n_resamples: int = 1000, confidence: float = 0.95,
+               random_state=42) -> dict:
+    """Does model a narrow or widen a user-group gap compared with model b (same users)?
+
+    gap = mean ``metric`` of group ``high`` - mean of group ``low`` (e.g. men - women),
+    for each model, with a two-sided Mann-Whitney U test per gap
+    (:func:`~filmrec_toolkit.metrics.mann_whitney`). The change is
+    ``|gap_a| - |gap_b|`` with a percentile bootstrap CI that resamples *users* (both
+    models' values of a user move together, so the pairing is kept). The verdict is
+    ``"narrower"`` when the CI is below 0, ``"wider"`` when above, else ``"no
+    significant change"``. Only users present in both frames with a group of
+    ``attribute`` equal to ``high`` or ``low`` are used.
+
+    Parameters
+    ----------
+    per_user_a, per_user_b : DataFrame
+        ``user_id`` and ``metric`` (e.g. ``evaluate(...).per_user`` of two models on one test split).
+    attributes : DataFrame
+        ``user_id`` and ``attribute`` (e.g. :func:`user_attributes`).
+    attribute : str
+        E.g. ``"gender"`` or ``"age_35"``.
+    high, low
+        The two groups, e.g. ``"M", "F"`` or ``"<35", "35+"``.
+
+    Returns
+    -------
+    dict with ``gap_a, p_a, gap_b, p_b, change, ci_low, ci_high, verdict, n_high, n_low``.
+    """
+    for name, frame in (("per_user_a", per_user_a), ("per_user_b", per_user_b)):
+        if not isinstance(frame, pd.DataFrame) or USER_COL not in frame.columns or metric not in frame.columns:
+            raise ValueError(f"{name} must be a DataFrame with columns {USER_COL!r} and {metric!r}.")
+    if not isinstance(attributes, pd.DataFrame) or attribute not in attributes.columns:
+        raise ValueError(f"attributes must be a DataFrame with a {attribute!r} column (see user_attributes).")
+    joined = (per_user_a[[USER_COL, metric]]
+              .merge(per_user_b[[USER_COL, metric]], on=USER_COL, suffixes=("_a", "_b"))
+              .merge(attributes[[USER_COL, attribute]], on=USER_COL))
+    joined = joined.loc[joined[attribute].isin([high, low])].dropna()
+    g = (joined[attribute] == high).to_numpy()
+    if g.all() or not g.any():
+        raise ValueError(f"attribute {attribute!r} needs users in both groups {high!r} and {low!r}; "
+                         f"found {joined[attribute].unique().tolist()}.")
+    a = joined[f"{metric}_a"].to_numpy(dtype=float)
+    b = joined[f"{metric}_b"].to_numpy(dtype=float)
+
+    def change(idx: np.ndarray) -> float:
+        gi = g[idx]
+        if gi.all() or not gi.any():
+            return np.nan
+        ga = a[idx][gi].mean() - a[idx][~gi].mean()
+        gb = b[idx][gi].mean() - b[idx][~gi].mean()
+        return abs(ga) - abs(gb)
+
+    rng = np.random.default_rng(random_state)
+    boots = np.array([change(rng.integers(0, len(g), len(g))) for _ in range(n_resamples)])
+    tail = (1.0 - confidence) / 2
+    lo, hi = np.nanquantile(boots, [tail, 1.0 - tail])
+    verdict = "narrower" if hi < 0 else "wider" if lo > 0 else "no significant change"
+    return {"attribute": attribute, "high": high, "low": low, "n_high": int(g.sum()), "n_low": int((~g).sum()),
+            "gap_a": float(a[g].mean() - a[~g].mean()), "p_a": mann_whitney(a[g], a[~g]).p_value,
+            "gap_b": float(b[g].mean() - b[~g].mean()), "p_b": mann_whitney(b[g], b[~g]).p_value,
+            "change": float(change(np.arange(len(g)))), "ci_low": float(lo), "ci_high": float(hi),
+            "verdict": verdict}

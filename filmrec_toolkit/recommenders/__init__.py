@@ -4,15 +4,16 @@ from .base import Recommender, count_differing_lists, default_chunk_size, topk_f
 from .cold_start import recommend_for_profile, resolve_items
 from .content import ContentRecommender
 from .ease import EASE
+from .ease_side import EASESide
 from .explain import Explanation, explain
-from .hybrid import ContentAwareHybrid, Hybrid, normalize_scores
+from .hybrid import ContentAwareHybrid, Hybrid, normalize_scores, tune_blend
 from .itemknn import ItemKNN, item_cosine_neighbors
 from .mf import ALS, BPR
 from .popularity import Popularity
 
 __all__ = [
     "Recommender", "default_chunk_size", "topk_frame", "count_differing_lists",
-    "ContentRecommender", "Popularity", "ItemKNN", "item_cosine_neighbors", "EASE", "ALS", "BPR",
-    "Hybrid", "ContentAwareHybrid", "normalize_scores",
+    "ContentRecommender", "Popularity", "ItemKNN", "item_cosine_neighbors", "EASE", "EASESide", "ALS", "BPR",
+    "Hybrid", "ContentAwareHybrid", "normalize_scores", "tune_blend",
     "recommend_for_profile", "resolve_items", "Explanation", "explain",
 ]
