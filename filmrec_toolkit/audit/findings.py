@@ -100,7 +100,7 @@ def _gap_numbers(row) -> str:
     direction = "" if up else ", lower is better"
     return (f"{format_number(row['mean_worse'])} vs {format_number(row['mean_better'])}: "
             f"{format_number(abs(diff))} {word} ({rel_text}95 % CI of the gap {format_number(lo)} to "
-            f"{format_number(hi)}{direction}), Cliff's δ = {format_number(row['effect_size'], 2)} "
+            f"{format_number(hi)}{direction}), Cliff's δ = {float(row['effect_size']):.2f} "
             f"({effect_size_label(row['effect_size'])}), Holm-adjusted {format_p(row['p_holm'])}")
 
 
