@@ -626,22 +626,20 @@ NB04 = dict(
         """),
         md("## 9. What an auditor should conclude"),
         code("""
-        best = summary[f"ndcg@{k}"].idxmax()
-        widest = summary["coverage"].idxmax()
-        significant = report.tests.loc[(report.tests["metric"] == f"ndcg@{k}") & (report.tests["p_holm"] < 0.05)]
-        lines = [
-            f"- Most accurate: **{best}** (NDCG@{k} {summary.loc[best, f'ndcg@{k}']:.3f}); "
-            f"Popularity reaches {summary.loc['Popularity', f'ndcg@{k}']:.3f} while recommending only "
-            f"{summary.loc['Popularity', 'coverage']:.1%} of the catalogue.",
-            f"- Widest catalogue use: **{widest}** (coverage {summary.loc[widest, 'coverage']:.1%}, "
-            f"exposure Gini {summary.loc[widest, 'gini']:.2f} vs {summary.loc[best, 'gini']:.2f} for {best}).",
-            f"- Re-ranking: MMR at λ = 0.5 changes intra-list diversity by {results.get('mmr_ild_gain', float('nan')):+.3f} "
-            "(see the trade-off table for the accuracy it costs).",
-            f"- User groups: {len(significant)} significant NDCG@{k} gap(s) after Holm correction "
-            + ("(" + ", ".join(sorted(set(significant['model'] + ': ' + significant['attribute']))) + ")." if len(significant) else "."),
-        ]
-        results["significant_gaps"] = int(len(significant))
-        display(HTML("<br>".join(l.replace("**", "") for l in lines)))
+        # every sentence is computed from the tables by AuditReport.findings (no hand-written claim)
+        import html
+
+        report.add_split("temporal 70/10/20", fairness)
+        findings = report.findings_by_kind(dataset=dataset)
+        results["findings"] = findings
+        results["significant_gaps"] = int(((report.tests["metric"] == f"ndcg@{k}") & (report.tests["p_holm"] < 0.05)).sum())
+        if report.comparisons is not None:
+            results["comparisons"] = report.comparisons.to_dict(orient="records")
+        sections = {"accuracy": "Accuracy", "groups": "Who is served worse", "activity": "At equal activity",
+                    "splits": "Random vs temporal split", "replication": "The published finding",
+                    "tradeoff": "Re-ranking", "exposure": "Popularity bias"}
+        display(HTML("".join(f"<h4>{title}</h4><ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in findings[key]) + "</ul>"
+                             for key, title in sections.items() if findings[key])))
         """),
         md("## 10. The static report"),
         code("""
