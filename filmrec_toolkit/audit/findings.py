@@ -386,13 +386,13 @@ def split_agreement(tests_a: pd.DataFrame, tests_b: pd.DataFrame, names: tuple[s
 
 
 def load_published() -> pd.DataFrame:
-    """Published user-group gaps the audit can be checked against (package data ``published.csv``).
+    """Published user-group gaps the audit can be checked against (package data ``reference_data/published.csv``).
 
     Columns: ``source, year, dataset, protocol, model, metric, attribute, better_group,
     worse_group, gap, model_metric, p_max`` (the paper reports ``p < p_max``). Currently
     Boratto et al. (ECIR 2022), ml-1m, NDCG@10 gender and age gaps of four baselines.
     """
-    with resources.files("filmrec_toolkit.data").joinpath("published.csv").open("r", encoding="utf-8") as fh:
+    with resources.files("filmrec_toolkit.reference_data").joinpath("published.csv").open("r", encoding="utf-8") as fh:
         return pd.read_csv(fh)
 
 
