@@ -227,7 +227,7 @@ def lm_sentences(results: dict, alpha: float = 0.05) -> list[str]:
             other = b if with_lm[0] == a else a
             if other not in with_lm[0]:  # only "X + LM" against X itself
                 continue
-            sentence = comparison_finding(row, alpha)
+            sentence = f"{with_lm[0]} against {other} alone: " + comparison_finding(row, alpha)
             p = row.get("p_holm", row.get("p_value"))
             if p is None or not p < alpha:
                 out.append(f"The language model adds nothing measurable here: {sentence}")
@@ -273,20 +273,30 @@ def executive_summary(results: dict) -> tuple[list[tuple[str, list[str]]], list[
     """Sections of the index page's summary, from the notebooks' results JSON."""
     audit = results.get("04_bias_diversity_fairness_audit", {})
     f = audit.get("findings", {}) if isinstance(audit.get("findings"), dict) else {}
-    served = [s for s in f.get("groups", []) if "served worse" in s]
+    served = f.get("summary") or [s for s in f.get("groups", []) if "served worse" in s]
+    seg = results.get("02_user_profiles_and_segments", {})
+    segments = []
+    if seg.get("segment_labels"):
+        from filmrec_toolkit.audit.metric_info import format_number
+
+        sil = (seg.get("silhouette") or {}).get(str(seg.get("n_segments")))
+        segments.append(f"{len(seg['segment_labels'])} audience segments"
+                        + (f" (mean silhouette {format_number(sil, 2)})" if sil is not None else "") + ": "
+                        + "; ".join(f"{i}: {label}" for i, label in enumerate(seg["segment_labels"])) + ".")
+    segments += [r["structure_note"] for r in results.values() if r.get("structure_note")][:1]
     sections = [
         ("Best model", f.get("accuracy", [])),
         ("What the language model adds", lm_sentences(results)
          or ["No comparison with and without the language model was found in the results."]),
-        ("Who is served worse", served or [s for s in f.get("groups", [])][:1]),
+        ("Who is served worse", served),
         ("At equal activity", f.get("activity", [])),
         ("Random vs temporal split", f.get("splits", [])),
         ("The published fairness finding", f.get("replication", [])[:1]),
         ("Best practical trade-off", f.get("tradeoff", [])),
         ("Popularity bias", f.get("exposure", [])),
+        ("Audience segments", segments),
     ]
-    notes = [r["structure_note"] for r in results.values() if r.get("structure_note")][:1]
-    return [(h, s) for h, s in sections if s], notes
+    return [(h, s) for h, s in sections if s], []
 
 
 def _write_page(path: Path, text: str) -> None:

@@ -138,8 +138,9 @@ def test_activity_adjustment_removes_a_gap_due_to_activity_only():
     assert adj["ci_low"] < 0 < adj["ci_high"] and adj["p_value"] > 0.05
     assert abs(adj["stratified"]) < abs(adj["raw"]) / 2  # the stratified estimate shrinks it too
     sentences = rep.findings_by_kind()["activity"]
-    assert len(sentences) == 1 and "no longer significant" in sentences[0] and "explained by activity" in sentences[0]
-    assert "OLS" in sentences[0]
+    assert len(sentences) == 2 and "OLS" in sentences[0]  # the method, said once
+    assert "explained by activity, no longer significant" in sentences[1]
+    assert sentences[1].startswith("M1: NDCG@10 gap between women and men")
 
 
 def test_activity_adjustment_keeps_a_real_gap():
@@ -149,7 +150,7 @@ def test_activity_adjustment_keeps_a_real_gap():
     rep = report_from(per_user, att, ["ndcg@10"])
     adj = rep.adjusted.iloc[0]
     assert adj["adjusted"] == pytest.approx(-0.1, abs=0.02)
-    text = adjustment_findings(rep.adjusted, rep.tests)[0]
+    text = adjustment_findings(rep.adjusted, rep.tests)[1]
     assert "remains significant" in text or "stays about the same" in text
 
 
@@ -197,3 +198,16 @@ def test_tradeoff_finding_picks_the_best_setting_at_no_accuracy_loss():
     # nothing within 1 % accuracy -> says so
     t.loc[2, "ndcg@10"] = 0.2
     assert tradeoff_finding(t, "ndcg@10")[0].startswith("No calibrated re-ranking setting")
+
+
+def test_gap_summary_is_short_and_ranged():
+    tests = pd.DataFrame({
+        "model": ["A", "B", "A", "B"], "metric": ["ndcg@10"] * 4, "attribute": ["activity", "activity", "gender", "gender"],
+        "n_groups": [2] * 4, "worse_group": ["low", "low", "F", "F"], "better_group": ["high", "high", "M", "M"],
+        "diff": [-0.2, -0.4, -0.01, -0.02], "relative": [-0.4, -0.5, -0.03, -0.05], "p_holm": [1e-5, 0.002, 0.4, 0.6]})
+    from filmrec_toolkit.audit.findings import gap_summary
+
+    out = gap_summary(tests)
+    assert out[0] == ("Less active users are served worse than the most active users (top 20 %) by every model: "
+                      "NDCG@10 lower by 0.200 to 0.400 (−40 % to −50 %), Holm-adjusted p ≤ 0.002.")
+    assert out[1] == "No significant difference in NDCG@10 by gender."

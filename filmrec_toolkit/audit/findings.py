@@ -23,7 +23,7 @@ import pandas as pd
 
 from .metric_info import format_number, format_p, format_percent, higher_is_better, metric_label
 
-__all__ = ["group_name", "attribute_name", "gap_findings", "adjustment_findings", "best_model_finding",
+__all__ = ["group_name", "attribute_name", "gap_findings", "gap_summary", "adjustment_findings", "best_model_finding",
            "comparison_finding", "tradeoff_finding", "exposure_finding", "split_agreement", "load_published",
            "replication_findings", "effect_size_label"]
 
@@ -142,6 +142,49 @@ def gap_findings(tests: pd.DataFrame, metrics: Iterable[str] | None = None, alph
     return out
 
 
+def gap_summary(tests: pd.DataFrame, metrics: Iterable[str] | None = None, alpha: float = 0.05) -> list[str]:
+    """Short form of :func:`gap_findings` for a summary: one sentence per significant gap pattern,
+    with the range of sizes over the models, and one sentence listing where no significant
+    difference was found."""
+    if tests is None or len(tests) == 0:
+        return []
+    t = tests.copy()
+    if "model" not in t.columns:
+        t["model"] = None
+    if metrics is not None:
+        t = t.loc[t["metric"].isin(list(metrics))]
+    out, quiet = [], []
+    n_models = t["model"].nunique()
+    for (metric, attr), part in t.groupby(["metric", "attribute"], sort=False):
+        sig = part.loc[part["p_holm"].map(lambda p: _signif(p, alpha))]
+        for (worse, better), rows in sig.groupby(["worse_group", "better_group"], sort=False):
+            models = [str(m) for m in rows["model"] if m is not None]
+            who = ("every model" if n_models > 1 and len(models) == n_models
+                   else _join(models) if models else "the model")
+            gaps, rel = rows["diff"].abs(), rows["relative"]
+            word = "lower" if higher_is_better(metric) else "higher"
+            if len(rows) == 1:
+                size = f"{format_number(gaps.iloc[0])} ({format_percent(rel.iloc[0], signed=True)})"
+                p_text = format_p(rows["p_holm"].iloc[0])
+            else:
+                lo, hi = rel.loc[rel.abs().idxmin()], rel.loc[rel.abs().idxmax()]
+                size = (f"{format_number(gaps.min())} to {format_number(gaps.max())} "
+                        f"({format_percent(lo, signed=True)} to {format_percent(hi, signed=True)})")
+                p_text = "p ≤ " + format_p(rows["p_holm"].max()).split(" ", 2)[-1]
+            out.append(f"{group_name(attr, worse)[:1].upper()}{group_name(attr, worse)[1:]} are served worse than "
+                       f"{group_name(attr, better)} by {who}: {metric_label(metric)} {word} by {size}, "
+                       f"Holm-adjusted {p_text}.")
+        if sig.empty:
+            quiet.append((metric, attribute_name(attr)))
+        elif len(sig) < len(part):
+            others = [str(m) for m in part.loc[~part.index.isin(sig.index), "model"] if m is not None]
+            out.append(f"By {attribute_name(attr)}, no significant difference for {_join(others)}.")
+    for metric in dict.fromkeys(m for m, _ in quiet):
+        names = [a for m, a in quiet if m == metric]
+        out.append(f"No significant difference in {metric_label(metric)} by {_join(names)}.")
+    return out
+
+
 def _no_difference(rest: pd.DataFrame, metric: str, attr: str) -> str:
     label = metric_label(metric)
     multi = int(rest["n_groups"].max()) > 2
@@ -172,7 +215,9 @@ def adjustment_findings(adjusted: pd.DataFrame, tests: pd.DataFrame, metrics: It
     a gap "vanishes" when the adjusted one is no longer significant (p >= ``alpha``),
     "shrinks" / "grows" when it changes by more than ``shrink`` of its size, "reverses"
     when it changes sign significantly, and "stays about the same" otherwise. A raw gap
-    that was not significant but becomes so is reported as appearing after adjustment.
+    of a two-group attribute that was not significant but becomes so is reported too.
+    The method (OLS on group + log(1 + training ratings), HC1 CI, Holm across
+    attributes) is named by the caller once, e.g. in a heading.
     """
     if adjusted is None or len(adjusted) == 0:
         return []
@@ -180,7 +225,8 @@ def adjustment_findings(adjusted: pd.DataFrame, tests: pd.DataFrame, metrics: It
     if metrics is not None:
         a = a.loc[a["metric"].isin(list(metrics))]
     keys = [c for c in ("model", "metric", "attribute") if c in a.columns and c in tests.columns]
-    merged = a.merge(tests[[*keys, "p_holm"]].rename(columns={"p_holm": "raw_p_holm"}), on=keys, how="left")
+    extra = ["n_groups"] if "n_groups" in tests.columns else []
+    merged = a.merge(tests[[*keys, "p_holm", *extra]].rename(columns={"p_holm": "raw_p_holm"}), on=keys, how="left")
     out = []
     for r in merged.to_dict("records"):
         raw, adj = float(r["raw"]), float(r["adjusted"])
@@ -188,31 +234,29 @@ def adjustment_findings(adjusted: pd.DataFrame, tests: pd.DataFrame, metrics: It
             continue
         adj_p = r.get("p_holm", r["p_value"])
         raw_sig, adj_sig = _signif(r["raw_p_holm"], alpha), _signif(adj_p, alpha)
-        who = f"{r['model']}'s " if r.get("model") is not None else "the "
+        if not raw_sig and (not adj_sig or int(r.get("n_groups", 2) or 2) > 2):
+            continue  # a best-vs-worst pair picked among many groups is not tested again after adjustment
+        who = f"{r['model']}: " if r.get("model") is not None else ""
         gap = (f"{who}{metric_label(r['metric'])} gap between {group_name(r['attribute'], r['worse_group'])} "
                f"and {group_name(r['attribute'], r['better_group'])}")
         ci = f"95 % CI {format_number(r['ci_low'])} to {format_number(r['ci_high'])}, Holm-adjusted {format_p(adj_p)}"
-        change = (adj - raw) / abs(raw) if raw else np.nan
+        nums = f"{format_number(raw)} raw, {format_number(adj)} at equal activity ({ci})"
         if raw_sig and not adj_sig:
-            verdict = (f"shrinks from {format_number(raw)} to {format_number(adj)} and is no longer significant "
-                       f"({ci}): it is explained by activity")
+            verdict = f"is explained by activity, no longer significant: {nums}"
         elif raw_sig and np.sign(adj) != np.sign(raw):
-            verdict = f"reverses, from {format_number(raw)} to {format_number(adj)} ({ci})"
+            verdict = f"reverses at equal activity: {nums}"
         elif raw_sig and abs(adj) < (1 - shrink) * abs(raw):
-            verdict = (f"shrinks from {format_number(raw)} to {format_number(adj)} "
-                       f"({format_percent(abs(adj) / abs(raw) - 1, signed=True)}) but remains significant ({ci})")
+            verdict = f"shrinks by {format_percent(1 - abs(adj) / abs(raw))} but remains significant: {nums}"
         elif raw_sig and abs(adj) > (1 + shrink) * abs(raw):
-            verdict = (f"grows from {format_number(raw)} to {format_number(adj)} "
-                       f"({format_percent(change, signed=True)}; {ci})")
+            verdict = f"grows by {format_percent(abs(adj) / abs(raw) - 1)}: {nums}"
         elif raw_sig:
-            verdict = f"stays about the same: {format_number(raw)} raw, {format_number(adj)} adjusted ({ci})"
-        elif adj_sig:
-            verdict = (f"was not significant raw ({format_number(raw)}) but is after adjustment: "
-                       f"{format_number(adj)} ({ci})")
+            verdict = f"stays about the same: {nums}"
         else:
-            continue
-        out.append(f"Adjusted for activity (OLS of the per-user metric on group + log(1 + training ratings)), "
-                   f"{gap} {verdict}.")
+            verdict = f"was not significant raw but is at equal activity: {nums}"
+        out.append(f"{gap} {verdict}.")
+    if out:
+        out.insert(0, "Gaps at equal activity are the group coefficients of an OLS of the per-user metric on group "
+                      "+ log(1 + training ratings), with HC1 95 % CIs and Holm-adjusted p-values:")
     return out
 
 
@@ -299,15 +343,20 @@ def tradeoff_finding(tradeoff: pd.DataFrame, accuracy: str = "ndcg@10", max_loss
         gain = (part[target] - base[target]) * (1 if up else -1)
         loss = (base[accuracy] - part[accuracy]) / base[accuracy] if base[accuracy] else part[accuracy] * 0
         ok = part.loc[(loss <= max_loss) & (gain > 0)]
+        prefix = f"Best practical trade-off of {words}"
         if ok.empty:
-            out.append(f"No {words} setting improved {_lower(metric_label(target))} while keeping {metric_label(accuracy)} "
-                       f"within {format_percent(max_loss)} of the un-reranked lists.")
-            continue
+            improving = part.loc[gain > 0]
+            if improving.empty:
+                out.append(f"No {words} setting improved {_lower(metric_label(target))}.")
+                continue
+            ok = improving.loc[[loss[improving.index].idxmin()]]
+            prefix = (f"No {words} setting kept {metric_label(accuracy)} within {format_percent(max_loss)} of the "
+                      f"un-reranked lists; the gentlest one")
         row = ok.loc[gain[ok.index].idxmax()]
         rel_t = (row[target] - base[target]) / base[target] if base[target] else np.nan
         rel_a = (row[accuracy] - base[accuracy]) / base[accuracy] if base[accuracy] else np.nan
         param = "λ" if str(row.get("param")) == "lambda_" else str(row.get("param"))
-        out.append(f"Best practical trade-off of {words}: at {param} = {float(row['value']):g}, "
+        out.append(f"{prefix}: at {param} = {float(row['value']):g}, "
                    f"{_lower(metric_label(target))} goes from {format_number(base[target])} to "
                    f"{format_number(row[target])} ({format_percent(rel_t, signed=True)}) while "
                    f"{metric_label(accuracy)} goes from "

@@ -136,12 +136,14 @@ class AuditReport:
                          published: pd.DataFrame | None = None, model_map: Mapping[str, str] | None = None,
                          dataset: str | None = None) -> dict[str, list[str]]:
         """:meth:`findings`, grouped: ``accuracy``, ``groups``, ``activity``, ``splits``,
-        ``replication``, ``tradeoff``, ``exposure`` (empty lists where nothing applies)."""
+        ``replication``, ``tradeoff``, ``exposure`` (empty lists where nothing applies), plus
+        ``summary``: the group findings in short (:func:`~filmrec_toolkit.audit.findings.gap_summary`)."""
         from .findings import (
             adjustment_findings,
             best_model_finding,
             exposure_finding,
             gap_findings,
+            gap_summary,
             replication_findings,
             split_agreement,
             tradeoff_finding,
@@ -155,6 +157,7 @@ class AuditReport:
             "accuracy": best_model_finding(self.summary, self.per_user, self.comparisons, acc, alpha,
                                            random_state=self.meta.get("random_state", 42)),
             "groups": gap_findings(self.tests, metrics, alpha),
+            "summary": gap_summary(self.tests, metrics, alpha),
             "activity": adjustment_findings(self.adjusted, self.tests, metrics, alpha)
             if self.adjusted is not None else [],
             "splits": [], "replication": [],
@@ -264,7 +267,7 @@ class AuditReport:
             figures = audit_figures(self)
         kinds = self.findings_by_kind()
         key = list(findings) if findings is not None else [
-            s for k in ("accuracy", "groups", "activity", "splits", "tradeoff", "exposure") for s in kinds[k]]
+            s for k in ("accuracy", "summary", "activity", "splits", "tradeoff", "exposure") for s in kinds[k]]
         group_rows = self.groups
         tables = [
             ("Summary: one row per model", "Means over users; coverage, entropy and Gini over the catalogue.",
@@ -292,7 +295,7 @@ class AuditReport:
                    f"{int(self.summary['n_users'].max()) if 'n_users' in self.summary else ''} users audited; "
                    f"bootstrap CIs with {self.meta.get('bootstrap resamples', '')} resamples."),
             key_findings=key, replication=kinds["replication"],
-            all_group_findings=gap_findings(self.tests, None),
+            all_group_findings=kinds["groups"] + [s for s in gap_findings(self.tests, None) if s not in kinds["groups"]],
             figures=[(name, figure_data_uri(fig)) for name, fig in figures.items()],
             glossary=glossary,
             tables=[(name, note, format_frame(frame)) for name, note, frame in tables
