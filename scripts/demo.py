@@ -255,8 +255,13 @@ def data_paragraph(dataset: str, results: dict) -> str:
     """Data and protocol in one paragraph, from the dataset's summary and the notebooks' settings."""
     import filmrec_toolkit as ft
 
-    s = ft.load_movielens(dataset).summary()
     k = next((r.get("k") for r in results.values() if "k" in r), 10)
+    try:
+        s = ft.load_movielens(dataset).summary()
+    except Exception:  # an unknown data set: describe the protocol only
+        return (f"Data set {dataset}. Models are compared on a per-user random 75/25 split, top {k}, every "
+                "held-out rating relevant; differences are called significant only after a paired or rank test "
+                "with Holm correction.")
     seed = next((r.get("seed") for r in results.values() if "seed" in r), 42)
     return (f"MovieLens {dataset.replace('ml-', '').upper()} ({dataset}): {int(s['n_ratings']):,} ratings of "
             f"{int(s['n_items']):,} films by {int(s['n_users']):,} users ({int(s['n_female_users'])} women, "
