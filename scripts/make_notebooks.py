@@ -685,7 +685,7 @@ NB05 = dict(
         profiles = content.profiler_.transform()
         seg = ft.segment_users(profiles, k="auto", k_range=k_range, sample_size=silhouette_sample, random_state=seed)
         description = ft.describe_segments(ds, seg, embeddings, profiles=profiles, min_cell=5)
-        cold_start = lambda text, n: ft.recommend_for_profile(content, text=text, k=n, encoder=encoder)
+        cold_start = lambda text, n: ft.recommend_for_profile(content, text=text, k=n, encoder=encoder)[["item_id", "score"]]
         """),
         md("## 2. UserInspector"),
         code("""

@@ -189,7 +189,7 @@ def static_wish_view(inspector, wishes: Iterable[str]) -> str:
     parts = []
     for wish in wishes:
         inspector.wish.value = wish
-        parts.append(inspector.wish_results.value)
+        parts.append(inspector.wish_results.value or inspector.error.value)  # a failure stays visible
     inspector.wish.value = ""
     return "".join(parts)
 
