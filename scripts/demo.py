@@ -294,7 +294,7 @@ def executive_summary(results: dict) -> tuple[list[tuple[str, list[str]]], list[
         ("What the language model adds", lm_sentences(results)
          or ["No comparison with and without the language model was found in the results."]),
         ("Who is served worse", served),
-        ("At equal activity", f.get("activity", [])),
+        ("At equal activity", f.get("activity_summary") or f.get("activity", [])),
         ("Random vs temporal split", f.get("splits", [])),
         ("The published fairness finding", f.get("replication", [])[:1]),
         ("Best practical trade-off", f.get("tradeoff", [])),

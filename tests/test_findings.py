@@ -211,3 +211,20 @@ def test_gap_summary_is_short_and_ranged():
     assert out[0] == ("Less active users are served worse than the most active users (top 20 %) by every model: "
                       "NDCG@10 lower by 0.200 to 0.400 (−40 % to −50 %), Holm-adjusted p ≤ 0.002.")
     assert out[1] == "No significant difference in NDCG@10 by gender."
+
+
+def test_adjustment_summary_groups_models_by_verdict():
+    from filmrec_toolkit.audit.findings import adjustment_summary
+
+    adjusted = pd.DataFrame({
+        "model": ["A", "B", "C"], "metric": ["ndcg@10"] * 3, "attribute": ["gender"] * 3,
+        "worse_group": ["F"] * 3, "better_group": ["M"] * 3, "raw": [-0.07, -0.08, -0.005],
+        "adjusted": [-0.01, -0.04, -0.02], "ci_low": [-0.03, -0.07, -0.036], "ci_high": [0.01, -0.01, -0.005],
+        "p_value": [0.4, 0.01, 0.01], "p_holm": [0.4, 0.01, 0.02]})
+    tests = pd.DataFrame({"model": ["A", "B", "C"], "metric": ["ndcg@10"] * 3, "attribute": ["gender"] * 3,
+                          "n_groups": [2] * 3, "p_holm": [0.001, 0.001, 0.7]})
+    out = adjustment_summary(adjusted, tests)
+    assert "OLS" in out[0]
+    assert out[1] == ("NDCG@10 gap between women and men at equal activity: explained by activity (no longer "
+                      "significant) for A; smaller but still significant for B (−50 %); significant only at equal "
+                      "activity for C.")

@@ -23,7 +23,7 @@ import pandas as pd
 
 from .metric_info import format_number, format_p, format_percent, higher_is_better, metric_label
 
-__all__ = ["group_name", "attribute_name", "gap_findings", "gap_summary", "adjustment_findings", "best_model_finding",
+__all__ = ["group_name", "attribute_name", "gap_findings", "gap_summary", "adjustment_summary", "adjustment_findings", "best_model_finding",
            "comparison_finding", "tradeoff_finding", "exposure_finding", "split_agreement", "load_published",
            "replication_findings", "effect_size_label"]
 
@@ -257,6 +257,54 @@ def adjustment_findings(adjusted: pd.DataFrame, tests: pd.DataFrame, metrics: It
     if out:
         out.insert(0, "Gaps at equal activity are the group coefficients of an OLS of the per-user metric on group "
                       "+ log(1 + training ratings), with HC1 95 % CIs and Holm-adjusted p-values:")
+    return out
+
+
+def adjustment_summary(adjusted: pd.DataFrame, tests: pd.DataFrame, metrics: Iterable[str] | None = None,
+                       alpha: float = 0.05, shrink: float = 0.25) -> list[str]:
+    """Short form of :func:`adjustment_findings`: one sentence per gap (attribute, worse and
+    better group), saying for which models it is explained by activity, shrinks, stays,
+    grows or reverses at equal activity, or appears only then."""
+    if adjusted is None or len(adjusted) == 0:
+        return []
+    a = adjusted if metrics is None else adjusted.loc[adjusted["metric"].isin(list(metrics))]
+    keys = [c for c in ("model", "metric", "attribute") if c in a.columns and c in tests.columns]
+    extra = ["n_groups"] if "n_groups" in tests.columns else []
+    merged = a.merge(tests[[*keys, "p_holm", *extra]].rename(columns={"p_holm": "raw_p_holm"}), on=keys, how="left")
+    out = []
+    for (metric, attr, worse, better), part in merged.groupby(["metric", "attribute", "worse_group", "better_group"],
+                                                               sort=False):
+        verdicts: dict[str, list[str]] = {}
+        for r in part.to_dict("records"):
+            raw, adj = float(r["raw"]), float(r["adjusted"])
+            if math.isnan(adj):
+                continue
+            raw_sig = _signif(r["raw_p_holm"], alpha)
+            adj_sig = _signif(r.get("p_holm", r["p_value"]), alpha)
+            name = str(r.get("model")) if r.get("model") is not None else "the model"
+            if raw_sig and not adj_sig:
+                key = "explained by activity (no longer significant)"
+            elif raw_sig and np.sign(adj) != np.sign(raw):
+                key = "reversed"
+            elif raw_sig and abs(adj) < (1 - shrink) * abs(raw):
+                key = "smaller but still significant"
+                name += f" ({format_percent(abs(adj) / abs(raw) - 1, signed=True)})"
+            elif raw_sig and abs(adj) > (1 + shrink) * abs(raw):
+                key = "larger"
+            elif raw_sig:
+                key = "about the same"
+            elif adj_sig and int(r.get("n_groups", 2) or 2) == 2:
+                key = "significant only at equal activity"
+            else:
+                continue
+            verdicts.setdefault(key, []).append(name)
+        if verdicts:
+            parts = [f"{key} for {_join(models)}" for key, models in verdicts.items()]
+            out.append(f"{metric_label(metric)} gap between {group_name(attr, worse)} and {group_name(attr, better)} "
+                       f"at equal activity: " + "; ".join(parts) + ".")
+    if out:
+        out.insert(0, "At equal activity = the group coefficient of an OLS of the per-user metric on group + "
+                      "log(1 + training ratings), HC1 95 % CI, Holm-adjusted:")
     return out
 
 

@@ -137,9 +137,11 @@ class AuditReport:
                          dataset: str | None = None) -> dict[str, list[str]]:
         """:meth:`findings`, grouped: ``accuracy``, ``groups``, ``activity``, ``splits``,
         ``replication``, ``tradeoff``, ``exposure`` (empty lists where nothing applies), plus
-        ``summary``: the group findings in short (:func:`~filmrec_toolkit.audit.findings.gap_summary`)."""
+        ``summary`` and ``activity_summary``: the group and activity findings in short
+        (:func:`~filmrec_toolkit.audit.findings.gap_summary`, :func:`~filmrec_toolkit.audit.findings.adjustment_summary`)."""
         from .findings import (
             adjustment_findings,
+            adjustment_summary,
             best_model_finding,
             exposure_finding,
             gap_findings,
@@ -159,6 +161,8 @@ class AuditReport:
             "groups": gap_findings(self.tests, metrics, alpha),
             "summary": gap_summary(self.tests, metrics, alpha),
             "activity": adjustment_findings(self.adjusted, self.tests, metrics, alpha)
+            if self.adjusted is not None else [],
+            "activity_summary": adjustment_summary(self.adjusted, self.tests, metrics, alpha)
             if self.adjusted is not None else [],
             "splits": [], "replication": [],
             "tradeoff": tradeoff_finding(self.tradeoff, acc) if self.tradeoff is not None else [],
@@ -267,7 +271,7 @@ class AuditReport:
             figures = audit_figures(self)
         kinds = self.findings_by_kind()
         key = list(findings) if findings is not None else [
-            s for k in ("accuracy", "summary", "activity", "splits", "tradeoff", "exposure") for s in kinds[k]]
+            s for k in ("accuracy", "summary", "activity_summary", "splits", "tradeoff", "exposure") for s in kinds[k]]
         group_rows = self.groups
         tables = [
             ("Summary: one row per model", "Means over users; coverage, entropy and Gini over the catalogue.",
@@ -295,7 +299,8 @@ class AuditReport:
                    f"{int(self.summary['n_users'].max()) if 'n_users' in self.summary else ''} users audited; "
                    f"bootstrap CIs with {self.meta.get('bootstrap resamples', '')} resamples."),
             key_findings=key, replication=kinds["replication"],
-            all_group_findings=kinds["groups"] + [s for s in gap_findings(self.tests, None) if s not in kinds["groups"]],
+            all_group_findings=kinds["groups"] + kinds["activity"]
+            + [s for s in gap_findings(self.tests, None) if s not in kinds["groups"]],
             figures=[(name, figure_data_uri(fig)) for name, fig in figures.items()],
             glossary=glossary,
             tables=[(name, note, format_frame(frame)) for name, note, frame in tables
