@@ -698,22 +698,20 @@ NB04 = dict(
         """),
         md("## 9. What an auditor should conclude"),
         code("""
-        best = summary[f"ndcg@{k}"].idxmax()
-        widest = summary["coverage"].idxmax()
-        significant = report.tests.loc[(report.tests["metric"] == f"ndcg@{k}") & (report.tests["p_holm"] < 0.05)]
-        lines = [
-            f"- Most accurate: **{best}** (NDCG@{k} {summary.loc[best, f'ndcg@{k}']:.3f}); "
-            f"Popularity reaches {summary.loc['Popularity', f'ndcg@{k}']:.3f} while recommending only "
-            f"{summary.loc['Popularity', 'coverage']:.1%} of the catalogue.",
-            f"- Widest catalogue use: **{widest}** (coverage {summary.loc[widest, 'coverage']:.1%}, "
-            f"exposure Gini {summary.loc[widest, 'gini']:.2f} vs {summary.loc[best, 'gini']:.2f} for {best}).",
-            f"- Re-ranking: MMR at λ = 0.5 changes intra-list diversity by {results.get('mmr_ild_gain', float('nan')):+.3f} "
-            "(see the trade-off table for the accuracy it costs).",
-            f"- User groups: {len(significant)} significant NDCG@{k} gap(s) after Holm correction "
-            + ("(" + ", ".join(sorted(set(significant['model'] + ': ' + significant['attribute']))) + ")." if len(significant) else "."),
-        ]
-        results["significant_gaps"] = int(len(significant))
-        display(HTML("<br>".join(l.replace("**", "") for l in lines)))
+        # every sentence is computed from the tables by AuditReport.findings (no hand-written claim)
+        import html
+
+        report.add_split("temporal 70/10/20", fairness)
+        findings = report.findings_by_kind(dataset=dataset)
+        results["findings"] = findings
+        results["significant_gaps"] = int(((report.tests["metric"] == f"ndcg@{k}") & (report.tests["p_holm"] < 0.05)).sum())
+        if report.comparisons is not None:
+            results["comparisons"] = report.comparisons.to_dict(orient="records")
+        sections = {"accuracy": "Accuracy", "groups": "Who is served worse", "activity": "At equal activity",
+                    "splits": "Random vs temporal split", "replication": "The published finding",
+                    "tradeoff": "Re-ranking", "exposure": "Popularity bias"}
+        display(HTML("".join(f"<h4>{title}</h4><ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in findings[key]) + "</ul>"
+                             for key, title in sections.items() if findings[key])))
         """),
         md("## 10. The static report"),
         code("""
@@ -742,6 +740,10 @@ NB05 = dict(
     parameters="""
     min_audience = 50          # privacy guard of the export
     n_candidates = 50          # candidate pool the re-rankers choose from
+    n_static_users = 4         # users pre-rendered for the static HTML report
+    static_model = "Content (LM)"   # the model shown there (it explains every film)
+    static_mmr = 0.5           # MMR lambda of the "after" list
+    wishes = ["a heartwarming animated film about friendship", "a tense thriller set in space"]
     k_range = [3, 4, 5, 6, 7, 8, 9, 10]   # as in notebook 02, so the segments are the same
     silhouette_sample = 2000
     """,
@@ -755,7 +757,7 @@ NB05 = dict(
         profiles = content.profiler_.transform()
         seg = ft.segment_users(profiles, k="auto", k_range=k_range, sample_size=silhouette_sample, random_state=seed)
         description = ft.describe_segments(ds, seg, embeddings, profiles=profiles, min_cell=5)
-        cold_start = lambda text, n: ft.recommend_for_profile(content, text=text, k=n, encoder=encoder)
+        cold_start = lambda text, n: ft.recommend_for_profile(content, text=text, k=n, encoder=encoder)[["item_id", "score"]]
         """),
         md("## 2. UserInspector"),
         code("""
@@ -764,34 +766,51 @@ NB05 = dict(
         inspector
         """),
         md("""
-        The widget needs a live kernel. In the static HTML report the same panes follow,
-        rendered for the first user and then for the second (as if picked in the dropdown).
+        The widget needs a live kernel. For the static HTML report the same panes are rendered
+        below as tabs that work without one: several users (each with the same model's list
+        before and after MMR re-ranking, side by side, with the explanation of every film), and
+        the wish pane for a few free-text wishes.
         """),
         code("""
+        from filmrec_toolkit.widgets.render import render_notice, render_tabs, static_segment_view, static_user_view, static_wish_view
+
         first_user = inspector.user.value
         results["first_user"] = first_user
         results["first_user_items"] = inspector.recommend(first_user)[0]["item_id"].tolist()
-        display(HTML(inspector.history.value + inspector.profile.value + inspector.segment.value
-                     + inspector.recommendations.value))
-        """),
-        code("""
-        inspector.user.value = inspector.user.options[1]
-        inspector.mmr.value = 0.5
-        results["second_user"] = inspector.user.value
-        results["second_user_items"] = inspector.recommend(inspector.user.value, mmr=0.5)[0]["item_id"].tolist()
+        second_user = inspector.user.options[1]
+        results["second_user"] = second_user
+        results["second_user_items"] = inspector.recommend(second_user)[0]["item_id"].tolist()
+        user_tabs = {f"user {u}": static_user_view(inspector, u, mmr=static_mmr, model=static_model)
+                     for u in list(inspector.user.options)[:n_static_users]}
+        user_tabs["wishes (cold start)"] = static_wish_view(inspector, wishes)
         results["widget_error"] = inspector.error.value
-        display(HTML(inspector.recommendations.value))
-        inspector.user.value, inspector.mmr.value = first_user, 1.0  # back to the first user for live use
+        inspector.user.value = first_user  # back to the first user for live use
+        display(HTML(render_tabs(user_tabs, "users")))
         """),
         md("## 3. SegmentExplorer"),
         code("""
         explorer = ft.SegmentExplorer(ds, seg.labels, description, min_size=min_audience)
         results["n_segments"] = len(explorer.segment.options)
+        note = ft.segment_structure_note(seg)
+        results["structure_note"] = note
+        if note:
+            display(HTML(render_notice(note, "warning")))
         explorer
         """),
+        md("""
+        Every segment, pre-rendered for the static report: its description (the label names a
+        genre only when its lift is at least ×1.2 and significant), composition, representative
+        films and the privacy-guarded export. The heat map shows every segment's genre lift on a
+        scale centred on ×1.
+        """),
         code("""
-        display(HTML(explorer.description.value + explorer.composition.value + explorer.films.value
-                     + explorer.export.value))
+        segment_values = [value for _, value in explorer.segment.options]
+        display(HTML(render_tabs({f"segment {s}: {description.loc[s, 'label']}": static_segment_view(explorer, s)
+                                  for s in segment_values}, "segments")))
+        explorer.segment.value = segment_values[0]
+        fig = ft.plot_segment_lifts(description.attrs["genre_lift"], names=description["label"].to_dict(),
+                                    p_values=description.attrs.get("genre_p"))
+        plt.show()
         """),
     ],
 )

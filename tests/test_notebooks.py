@@ -178,4 +178,4 @@ def test_static_html_needs_no_network(tmp_path):
                                         {"name": "02_y", "seconds": 2.0, "ok": False, "error": "Boom <b>"}],
                              3.5, "ml-100k")
     text = index.read_text()
-    assert "href='html/01_x.html'" in text and "Boom &lt;b&gt;" in text and "failed" in text
+    assert 'href="html/01_x.html"' in text and "Boom &lt;b&gt;" in text and "failed" in text

@@ -22,6 +22,14 @@ def _axes(ax, figsize=(6, 4)):
     return ax.figure, ax
 
 
+def _legend_outside(ax, **kwargs):
+    """Legend to the right of the axes, so it never hides data."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles, labels, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+                  borderaxespad=0.0, **kwargs)
+
+
 def plot_lorenz_curves(exposures: Mapping[str, np.ndarray], ax=None):
     """Lorenz curve of item exposure per model, with the Gini index in the legend.
 
@@ -40,7 +48,7 @@ def plot_lorenz_curves(exposures: Mapping[str, np.ndarray], ax=None):
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_title("Lorenz curves of item exposure")
-    ax.legend(fontsize=8)
+    _legend_outside(ax)
     return fig
 
 
@@ -48,8 +56,14 @@ def plot_group_gaps(groups: pd.DataFrame, metric: str, attribute: str | None = N
     """Group means with their confidence intervals (bars + error bars).
 
     ``groups`` is :attr:`GroupFairness.groups` (optionally with a ``model`` column, one
-    bar colour per model); ``attribute`` restricts to one attribute.
+    bar colour per model); ``attribute`` restricts to one attribute. With several
+    attributes and no ``ax``, each attribute gets its own panel
+    (:func:`~filmrec_toolkit.plots.plot_group_panels`) instead of one crowded axis.
     """
+    if attribute is None and ax is None and groups.loc[groups["metric"] == metric, "attribute"].nunique() > 1:
+        from .report import plot_group_panels
+
+        return plot_group_panels(groups, metric)
     fig, ax = _axes(ax, figsize=(8, 4))
     sub = groups.loc[groups["metric"] == metric]
     if attribute is not None:
@@ -75,7 +89,7 @@ def plot_group_gaps(groups: pd.DataFrame, metric: str, attribute: str | None = N
     ax.set_ylabel(f"mean {metric} (95% CI)")
     ax.set_title(f"{metric} by user group" + (f" ({attribute})" if attribute else ""))
     if len(models) > 1 or models[0]:
-        ax.legend(fontsize=8)
+        _legend_outside(ax)
     fig.tight_layout()
     return fig
 
@@ -102,7 +116,7 @@ def plot_tradeoff(tradeoff: pd.DataFrame, x: str = "ild", y: str = "ndcg@10", ax
     ax.set_xlabel(x)
     ax.set_ylabel(y)
     ax.set_title(f"Trade-off: {y} vs {x}")
-    ax.legend(fontsize=8)
+    _legend_outside(ax)
     return fig
 
 
@@ -122,5 +136,5 @@ def plot_popularity_distribution(popularity: pd.DataFrame, ax=None, bins: int = 
     ax.set_xlabel("log10(1 + training ratings of the item)")
     ax.set_ylabel("density")
     ax.set_title("Popularity of recommended vs consumed items")
-    ax.legend(fontsize=8)
+    _legend_outside(ax)
     return fig
