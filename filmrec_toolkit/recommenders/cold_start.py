@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+import weakref
 from importlib import resources
 
 import numpy as np
@@ -101,7 +102,34 @@ def _catalogue_genres(items: pd.DataFrame, column: str = "genres") -> list[str]:
     return [g for g in CANONICAL_GENRES if g in seen] + sorted(seen - set(CANONICAL_GENRES))
 
 
-def wish_query(text: str, encoder, genres, *, temperature: float = WISH_TEMPERATURE,
+_GENRE_VECTORS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _fitted_state(encoder) -> tuple:
+    """Identity of an encoder's fitted attributes (``name_``): changes whenever it is refitted."""
+    return tuple(sorted((k, id(v)) for k, v in vars(encoder).items() if k.endswith("_") and not k.startswith("_")))
+
+
+def _genre_vectors(encoder, genres: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(label vectors, document-form vectors) of ``genres``, cached per fitted encoder."""
+    try:
+        store = _GENRE_VECTORS.setdefault(encoder, {})
+    except TypeError:  # not weak-referenceable: no cache
+        store = {}
+    key = (_fitted_state(encoder) if hasattr(encoder, "__dict__") else (), genres)
+    if key not in store:
+        names = [GENRE_NAMES.get(g, g) for g in genres]
+        texts = [t.format(name=n) for t in GENRE_LABEL_TEMPLATES for n in names]
+        texts += [GENRE_DOCUMENT_TEMPLATE.format(genre=g) for g in genres]
+        vectors = l2_normalize(_encode(encoder, texts))
+        n = len(genres)
+        labels = vectors[: n * len(GENRE_LABEL_TEMPLATES)].reshape(len(GENRE_LABEL_TEMPLATES), n, -1).mean(axis=0)
+        store.clear()
+        store[key] = (l2_normalize(labels), vectors[n * len(GENRE_LABEL_TEMPLATES):])
+    return store[key]
+
+
+def wish_query(text, encoder, genres, *, temperature: float = WISH_TEMPERATURE,
                wish_weight: float = WISH_WEIGHT) -> np.ndarray:
     """Query vector of a free-text wish, read for the genres it asks for.
 
@@ -113,10 +141,11 @@ def wish_query(text: str, encoder, genres, *, temperature: float = WISH_TEMPERAT
 
     Parameters
     ----------
-    text : str
-        The wish.
+    text : str or list of str
+        The wish (or several, embedded in one batch).
     encoder : object with ``transform(list[str]) -> ndarray``
-        The encoder that embedded the items.
+        The encoder that embedded the items. The genre vectors are computed once per
+        fitted encoder and genre list.
     genres : sequence of str
         Candidate genres (e.g. those of the catalogue). Empty: the wish embedding alone.
     temperature : float
@@ -126,25 +155,43 @@ def wish_query(text: str, encoder, genres, *, temperature: float = WISH_TEMPERAT
 
     Returns
     -------
-    ndarray of shape (d,), float32, unit norm (or zero when every part is zero).
+    ndarray of shape (d,) for one wish, (n, d) for a list; float32, unit rows (zero rows
+    stay zero).
     """
-    if not (isinstance(temperature, (int, float)) and np.isfinite(temperature) and temperature > 0):
+    if isinstance(temperature, bool) or not (isinstance(temperature, (int, float)) and np.isfinite(temperature)
+                                             and temperature > 0):
         raise ValueError(f"temperature={temperature!r} must be a finite number > 0, e.g. temperature=0.02.")
-    if not (isinstance(wish_weight, (int, float)) and np.isfinite(wish_weight) and wish_weight >= 0):
+    if isinstance(wish_weight, bool) or not (isinstance(wish_weight, (int, float)) and np.isfinite(wish_weight)
+                                             and wish_weight >= 0):
         raise ValueError(f"wish_weight={wish_weight!r} must be a finite number >= 0, e.g. wish_weight=1.0.")
-    genres = list(genres)
-    wish = l2_normalize(_encode(encoder, [text]))[0]
-    if not genres:
-        return wish
-    names = [GENRE_NAMES.get(g, g) for g in genres]
-    labels = np.mean([l2_normalize(_encode(encoder, [t.format(name=n) for n in names]))
-                      for t in GENRE_LABEL_TEMPLATES], axis=0)
-    docs = l2_normalize(_encode(encoder, [GENRE_DOCUMENT_TEMPLATE.format(genre=g) for g in genres]))
-    sims = l2_normalize(labels) @ wish
-    p = np.exp((sims - sims.max()) / temperature)
-    p /= p.sum()
-    genre_part = l2_normalize((p @ docs)[None, :])[0]
-    return l2_normalize((wish_weight * wish + genre_part)[None, :])[0].astype(np.float32)
+    single = isinstance(text, str)
+    texts = [text] if single else [str(t) for t in text]
+    wish = l2_normalize(_encode(encoder, texts))
+    genres = tuple(genres)
+    if genres:
+        labels, docs = _genre_vectors(encoder, genres)
+        sims = wish @ labels.T
+        p = np.exp((sims - sims.max(axis=1, keepdims=True)) / temperature)
+        p /= p.sum(axis=1, keepdims=True)
+        wish = l2_normalize(wish_weight * wish + l2_normalize(p @ docs))
+    wish = wish.astype(np.float32)
+    return wish[0] if single else wish
+
+
+def _rank_profile(model, rows: np.ndarray, ratings, text_vector, k: int, exclude_liked: bool) -> pd.DataFrame:
+    scores = np.asarray(model._score_profile(rows, ratings, text_vector), dtype=np.float32).copy()
+    if exclude_liked and len(rows):
+        scores[rows] = -np.inf
+    cols, vals = topk(scores[None, :], k)
+    ok = np.isfinite(vals[0])
+    cols = cols[0][ok]
+    items = model.train_.items
+    return pd.DataFrame({
+        ITEM_COL: model.item_vocab_.to_ids(cols),
+        "title": items["title"].to_numpy()[cols] if "title" in items.columns else model.item_vocab_.to_ids(cols),
+        SCORE_COL: vals[0][ok],
+        RANK_COL: np.arange(1, ok.sum() + 1),
+    })
 
 
 def recommend_for_profile(model, liked_items=None, text: str | None = None, k: int = 10, *, ratings=None,
@@ -205,19 +252,7 @@ def recommend_for_profile(model, liked_items=None, text: str | None = None, k: i
                              "that embedded the items) to embed the wish.")
         genres = _catalogue_genres(model.train_.items) if intent == "genres" else []
         text_vector = wish_query(text, encoder, genres, temperature=temperature, wish_weight=wish_weight)
-    scores = np.asarray(model._score_profile(rows, ratings, text_vector), dtype=np.float32).copy()
-    if exclude_liked and len(rows):
-        scores[rows] = -np.inf
-    cols, vals = topk(scores[None, :], k)
-    ok = np.isfinite(vals[0])
-    cols = cols[0][ok]
-    items = model.train_.items
-    return pd.DataFrame({
-        ITEM_COL: model.item_vocab_.to_ids(cols),
-        "title": items["title"].to_numpy()[cols] if "title" in items.columns else model.item_vocab_.to_ids(cols),
-        SCORE_COL: vals[0][ok],
-        RANK_COL: np.arange(1, ok.sum() + 1),
-    })
+    return _rank_profile(model, rows, ratings, text_vector, k, exclude_liked)
 
 
 def load_wish_queries() -> pd.DataFrame:
@@ -253,8 +288,8 @@ def genre_precision(recommended_genres, genre: str) -> float:
 def wish_genre_precision(model, encoder, queries: pd.DataFrame | None = None, k: int = 10, **kwargs) -> pd.DataFrame:
     """Genre precision@k of free-text wishes: does the list hold films of the genre asked for?
 
-    For each query, ``recommend_for_profile(model, text=query, k=k, encoder=encoder,
-    **kwargs)`` and the share of its ``k`` films whose genres include the query's genre
+    For each query, the list ``recommend_for_profile(model, text=query, k=k,
+    encoder=encoder, **kwargs)`` gives (the queries are embedded in one batch), and the share of its ``k`` films whose genres include the query's genre
     (:func:`genre_precision`; a list shorter than ``k`` counts its missing places as misses).
 
     Parameters
@@ -282,10 +317,20 @@ def wish_genre_precision(model, encoder, queries: pd.DataFrame | None = None, k:
     items = model.train_.items
     if "genres" not in items.columns:
         raise ValueError("the model's training data has no 'genres' column, so genre precision cannot be measured.")
+    intent = kwargs.pop("intent", "genres")
+    if intent not in ("genres", None):
+        raise ValueError(f"intent={intent!r} is not one of 'genres', None; e.g. intent='genres'.")
+    unknown = sorted(set(kwargs) - {"temperature", "wish_weight"})
+    if unknown:
+        raise TypeError(f"wish_genre_precision got unexpected keyword(s) {unknown}; "
+                        "it takes intent, temperature and wish_weight.")
     genre_lists = items["genres"].to_numpy()
+    genres = _catalogue_genres(items) if intent == "genres" else []
+    vectors = wish_query([str(q) for q in queries["query"]], encoder, genres, **kwargs)
+    empty = np.zeros(0, dtype=np.int64)
     precision, titles = [], []
-    for genre, query in zip(queries["genre"], queries["query"]):
-        recs = recommend_for_profile(model, text=str(query), k=k, encoder=encoder, **kwargs)
+    for genre, vector in zip(queries["genre"], vectors):
+        recs = _rank_profile(model, empty, None, vector, k, exclude_liked=False)
         rows = model.item_vocab_.to_rows(recs[ITEM_COL].to_numpy())
         precision.append(genre_precision(genre_lists[rows], genre) * len(rows) / k)
         titles.append(recs["title"].tolist())
