@@ -137,8 +137,13 @@ def test_choose_document_and_sentences():
     assert sentences[0].startswith("'a': 50.0% of each film's 5 nearest neighbours share its release year "
                                    "(10.0x the genre-flag rate of 5.0%)")
     assert "1 of 3 templates meet both targets" in sentences[3] and "'b' has the highest" in sentences[3]
-    assert sentences[4] == "It is the package default."
-    assert document_sentences(table, default="a")[4] == "The package default is 'a', not the measured choice."
+    assert sentences[4].startswith("'a' overlaps more with co-rating neighbours (0.070) but fails the targets "
+                                   "(same-year rate 10.0x that of genre flags, genre agreement 0.90). Its neighbours "
+                                   "follow the release year")
+    assert sentences[5] == ("'c' overlaps more with co-rating neighbours (0.060) but fails the targets (same-year "
+                            "rate 1.0x that of genre flags, genre agreement 0.79).")
+    assert sentences[6] == "It is the package default."
+    assert document_sentences(table, default="a")[-1] == "The package default is 'a', not the measured choice."
     assert document_sentences(table, max_year_ratio=0.5)[-1].startswith("No template meets both targets")
     with pytest.raises(ValueError, match="missing column"):
         choose_document(table.drop(columns="year_ratio"))

@@ -513,6 +513,14 @@ def document_sentences(table: pd.DataFrame, max_year_ratio: float = 2.0, min_gen
     names = ", ".join(f"'{n}'" for n in ok[name_col])
     out.append(f"{len(ok)} of {len(lm)} templates meet both targets ({targets}): {names}; of these '{chosen}' has the "
                f"highest overlap with co-rating neighbours, so it is the one to use.")
+    best_overlap = float(ok.loc[ok[name_col] == chosen, "co_rating_overlap"].iloc[0])
+    for _, r in lm[~lm.index.isin(ok.index)].iterrows():
+        if r["co_rating_overlap"] > best_overlap:
+            year_note = (" Its neighbours follow the release year, which carries the popularity era: a model can take "
+                         "the year as a separate numeric feature instead." if r["year_ratio"] > max_year_ratio else "")
+            out.append(f"'{r[name_col]}' overlaps more with co-rating neighbours ({r['co_rating_overlap']:.3f}) but "
+                       f"fails the targets (same-year rate {r['year_ratio']:.1f}x that of genre flags, genre "
+                       f"agreement {r['genre_agreement']:.2f}).{year_note}")
     if default is not None:
         out.append("It is the package default." if chosen == default else
                    f"The package default is '{default}', not the measured choice.")
