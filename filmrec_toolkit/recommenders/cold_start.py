@@ -266,7 +266,7 @@ def load_wish_queries() -> pd.DataFrame:
     -------
     DataFrame ``genre, split, query`` (36 rows).
     """
-    with resources.files("filmrec_toolkit").joinpath("data/wish_queries.csv").open("r", encoding="utf-8") as fh:
+    with resources.files("filmrec_toolkit").joinpath("resources/wish_queries.csv").open("r", encoding="utf-8") as fh:
         return pd.read_csv(fh)
 
 
