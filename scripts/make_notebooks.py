@@ -109,9 +109,9 @@ NB01 = dict(
     name="01_feature_extraction",
     title="01 · From film text to language-model features",
     intro="""
-    Each film becomes a short document (title, year, genres and, where the offline TMDB pack
-    has it, the plot overview), and a pretrained language model turns that document into a
-    vector. You will see how much plot text could be attached, how the MiniLM embeddings
+    Each film becomes a short document (genres, title and, where the offline TMDB pack has
+    it, the plot overview; the release year is left out, and a measurement below shows why),
+    and a pretrained language model turns that document into a vector. You will see how much plot text could be attached, how the MiniLM embeddings
     compare with two classic baselines (TF-IDF on the same documents, and plain genre flags)
     through nearest-neighbour tables, and a 2-D map of the catalogue. Embeddings and map
     coordinates are cached on disk, so the later notebooks reuse them instead of recomputing.
@@ -119,6 +119,7 @@ NB01 = dict(
     parameters="""
     probe_titles = ["Toy Story (1995)", "Raiders of the Lost Ark (1981)", "Fargo (1996)"]   # in ml-100k and ml-1m
     n_neighbours = 5
+    document_templates = ["genres_title", "title_genres", "title_year_genres"]   # names of ft.DOCUMENT_TEMPLATES
     map_method = "umap"        # "umap" (cached after the first run) or "pca" (instant)
     """,
     body=[
@@ -185,7 +186,34 @@ NB01 = dict(
         results["neighbours"] = neighbours
         """),
         md("""
-        ## 4. A map of the catalogue
+        ## 4. Which document? Neighbours should follow content, not the release year
+
+        The text given to the model decides what its neighbours have in common. With the year
+        in the text ("Title (Year). Genres: …") about half of a film's nearest neighbours come
+        out of the same year. `compare_documents` embeds the catalogue once per template and
+        `document_diagnostics` measures, for each: the share of the 5 nearest neighbours
+        released the same year beside the rate of genre flags (which know nothing about the
+        year), genre agreement (share of neighbours sharing at least one genre), and the overlap
+        with co-rating neighbours (films rated by the same users). `choose_document` keeps the
+        templates whose same-year rate is at most twice that of genre flags and whose genre
+        agreement is at least 0.80, then takes the one closest to the co-rating neighbours.
+        The release year can still enter a model as a separate numeric feature.
+        `benchmarks/bench_documents.py` runs every template on ml-1m.
+        """),
+        code("""
+        comparison = ft.compare_documents(items_ds, templates=document_templates, encoder=encoder, k=n_neighbours,
+                                          show_progress=show_progress)
+        default_template = next(name for name, fields in ft.DOCUMENT_TEMPLATES.items()
+                                if tuple(fields) == tuple(ft.DEFAULT_FIELDS))
+        results["document_choice"] = ft.choose_document(comparison)
+        results["document_templates"] = comparison.drop(columns="example").to_dict("records")
+        for sentence in ft.document_sentences(comparison, default=default_template):
+            print("-", sentence)
+        comparison[["representation", "same_year", "same_year_genre_base", "year_ratio", "genre_agreement",
+                    "co_rating_overlap", "example"]].round(3)
+        """),
+        md("""
+        ## 5. A map of the catalogue
 
         `project_2d` reduces the embeddings to two dimensions (UMAP; the coordinates are cached
         on disk, so notebook 02 and later runs skip the computation); `plot_item_map` colours

