@@ -162,6 +162,14 @@ def test_wish_box_uses_cold_start(tiny, models):
     assert "Delta (1993)" in ins.wish_results.value and "explosions in space" in ins.wish_results.value
 
 
+def test_wish_box_accepts_the_frame_of_recommend_for_profile(tiny, models):
+    """recommend_for_profile returns titles itself; the inspector must not add them a second time."""
+    frame = pd.DataFrame({"item_id": [40], "title": ["Delta (1993)"], "score": [0.9], "rank": [1]})
+    ins = UserInspector(tiny, models, cold_start=lambda text, k: frame, k=2)
+    ins.wish.value = "explosions in space"
+    assert "Delta (1993)" in ins.wish_results.value and "overlap" not in ins.wish_results.value
+
+
 def test_wish_without_cold_start_model_is_disabled(tiny, models):
     ins = UserInspector(tiny, models)
     assert ins.wish.disabled

@@ -312,6 +312,7 @@ class UserInspector(InspectorBase):
         if RANK_COL not in recs.columns:
             recs[RANK_COL] = np.arange(1, len(recs) + 1)
         items = self.dataset.items.set_index(ITEM_COL)
-        recs = recs.join(items[[c for c in ("title", "genres") if c in items.columns]], on=ITEM_COL)
+        recs = recs.join(items[[c for c in ("title", "genres") if c in items.columns and c not in recs.columns]],
+                         on=ITEM_COL)
         self.wish_results.value = render_recommendations(recs, None, f"For the wish “{text}”")
 
