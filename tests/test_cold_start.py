@@ -284,3 +284,23 @@ def test_cold_user_split_ml100k(ml100k):
     assert (train.ratings["user_id"].value_counts()[held] == 3).all()
     res = ft.evaluate(ft.Popularity(), train, test, k=(10,))
     assert res.n_users == len(held)
+
+
+# ----------------------------------------------------------------- describe_comparison
+def test_describe_comparison_says_better_worse_or_no_difference():
+    users = np.arange(60)
+    rng = np.random.default_rng(0)
+    base = rng.random(60)
+    frames = {
+        "Up": pd.DataFrame({"user_id": users, "ndcg@10": base + 0.2}),
+        "Base": pd.DataFrame({"user_id": users, "ndcg@10": base}),
+        "Same": pd.DataFrame({"user_id": users, "ndcg@10": base + rng.normal(0, 1e-3, 60)}),
+    }
+    table = ft.compare_models(frames, baseline="Base")
+    up, same = ft.describe_comparison(table)
+    assert up.startswith("Up is better than Base on ndcg@10") and "+0.200" in up and "60 users" in up
+    assert "no significant difference" in same
+    down = ft.describe_comparison(ft.compare_models({"Base": frames["Base"], "Up": frames["Up"]}))[0]
+    assert down.startswith("Base is worse than Up")
+    with pytest.raises(ValueError, match="compare_models"):
+        ft.describe_comparison(pd.DataFrame({"x": [1]}))
