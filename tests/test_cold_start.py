@@ -304,3 +304,16 @@ def test_describe_comparison_says_better_worse_or_no_difference():
     assert down.startswith("Base is worse than Up")
     with pytest.raises(ValueError, match="compare_models"):
         ft.describe_comparison(pd.DataFrame({"x": [1]}))
+
+
+def test_plot_model_means_bars_and_errors():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    frames = {"A": pd.DataFrame({"user_id": [1, 2], "ndcg@5": [0.0, 1.0]}),
+              "B": pd.DataFrame({"user_id": [1, 2], "ndcg@5": [1.0, 1.0]})}
+    fig = ft.plot_model_means(frames, metric="ndcg@5")
+    heights = [p.get_height() for p in fig.axes[0].patches]
+    assert heights == [0.5, 1.0]
+    with pytest.raises(ValueError, match="no column"):
+        ft.plot_model_means(frames, metric="ndcg@10")

@@ -117,6 +117,10 @@ def test_03_recommendation(tmp_path):
     assert ndcg["EASE"] >= 0.35  # sampled users; the full-run target (0.40) is in the recommenders tests
     assert len(r["cold_start_text"]) == r["k"] and len(r["cold_start_titles"]) == r["k"]
     assert "Toy Story (1995)" not in r["cold_start_titles"]  # liked titles are excluded
+    cold = {name: row[f"ndcg@{r['k']}"] for name, row in r["cold_items"].items()}
+    assert set(cold) == {"Content cosine (LM)", "ContentToCF (genres+year)", "ContentToCF (LM+genres+year)"}
+    assert cold["ContentToCF (LM+genres+year)"] > cold["Content cosine (LM)"]
+    assert len(r["cold_items_sentences"]) == 2
 
 
 @pytest.mark.slow
