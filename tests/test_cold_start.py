@@ -317,3 +317,13 @@ def test_plot_model_means_bars_and_errors():
     assert heights == [0.5, 1.0]
     with pytest.raises(ValueError, match="no column"):
         ft.plot_model_means(frames, metric="ndcg@10")
+
+
+def test_contenttocf_without_metadata_columns():
+    ratings = pd.DataFrame({"user_id": [1, 1, 2, 2, 3], "item_id": [1, 2, 2, 3, 1], "rating": [1.0] * 5})
+    ds = Dataset.from_frames(ratings)
+    emb = ft.ItemEmbeddings(np.eye(3), ds.item_ids, "toy")
+    with pytest.raises(ValueError, match="metadata=\\(\\)"):
+        ft.ContentToCF(emb).fit(ds)
+    model = ft.ContentToCF(emb, metadata=(), factors=1, alpha=1.0).fit(ds)
+    assert model.score([0]).shape == (1, 3)

@@ -243,6 +243,10 @@ class ContentToCF(Recommender):
         fields = self._metadata_fields()
         self.metadata_encoder_ = None
         blocks: list[np.ndarray] = []
+        missing = [f for f in fields if f not in train.items.columns]
+        if missing:
+            raise ValueError(f"metadata={fields!r} but the items table has no {missing} column(s) (columns: "
+                             f"{list(train.items.columns)}); pass metadata=() to use the embeddings alone.")
         if fields:
             self.metadata_encoder_ = MetadataEncoder(genres="genres" in fields, year="year" in fields).fit(train)
             blocks = self.metadata_encoder_.transform_blocks(train)
