@@ -27,8 +27,8 @@ run afterwards with the same ``--quick`` choice, so one command prints every col
 
 Usage::
 
-    python benchmarks/bench_lm_value.py [--datasets ml-1m ml-100k] [--quick] [--no-smollm2]
-                                        [--smollm2-datasets ml-100k] [--no-warm] [--out PATH]
+    python benchmarks/bench_lm_value.py [--datasets ml-1m ml-100k] [--quick] [--small-grids] [--no-smollm2]
+                                        [--smollm2-datasets ml-100k] [--n-given 1 3 5] [--no-warm] [--out PATH]
 """
 
 from __future__ import annotations
@@ -193,14 +193,16 @@ def main(argv=None) -> int:
     parser.add_argument("--no-smollm2", action="store_true")
     parser.add_argument("--smollm2-datasets", nargs="*", default=None,
                         help="datasets on which SmolLM2 rows run (default: all)")
-    parser.add_argument("--n-given", nargs="+", type=int, default=[1, 3, 5])
+    parser.add_argument("--n-given", nargs="*", type=int, default=[1, 3, 5],
+                        help="few-shot columns (none: cold items only)")
+    parser.add_argument("--small-grids", action="store_true", help="the --quick grids on any dataset")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-warm", action="store_true", help="do not run benchmarks/bench_lm_warm.py")
     parser.add_argument("--out", default=str(Path("reports") / "bench_lm_value.json"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     datasets = args.datasets or (["ml-100k"] if args.quick else ["ml-1m", "ml-100k"])
-    grids = QUICK_GRIDS if args.quick else GRIDS
+    grids = QUICK_GRIDS if args.quick or args.small_grids else GRIDS
     results = []
     for name in datasets:
         ds = ft.load_movielens(name)
