@@ -255,12 +255,21 @@ def test_contenttocf_als_and_tune(catalogue):
     assert set(res.results["metadata_weight"]) == {0.0, 1.0}
 
 
-@pytest.mark.slow
-def test_contenttocf_mlp_runs(catalogue):
+@pytest.mark.parametrize("mapper", ["ridge", "mlp"])
+def test_contenttocf_is_reproducible_and_picklable(catalogue, mapper):
+    """Same seed, same factors; a pickled model (as the scale paths ship it) scores the same."""
+    import pickle
+
     emb = _text_embeddings(catalogue)
-    a = ft.ContentToCF(emb, mapper="mlp", factors=2, epochs=5, hidden=8, random_state=0).fit(catalogue)
-    b = ft.ContentToCF(emb, mapper="mlp", factors=2, epochs=5, hidden=8, random_state=0).fit(catalogue)
+    kw = dict(mapper=mapper, factors=2, epochs=3, hidden=8, random_state=0)
+    a = ft.ContentToCF(emb, **kw).fit(catalogue)
+    b = ft.ContentToCF(emb, **kw).fit(catalogue)
     np.testing.assert_allclose(a.item_factors_, b.item_factors_)
+    c = pickle.loads(pickle.dumps(a))
+    new = emb.matrix[:2]
+    np.testing.assert_allclose(c.score_new_items(new, items=catalogue.items.iloc[:2]),
+                               a.score_new_items(new, items=catalogue.items.iloc[:2]))
+    assert not [k for k in vars(a) if k.startswith("_")]
 
 
 # ----------------------------------------------------------------- real data

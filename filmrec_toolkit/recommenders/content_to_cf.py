@@ -73,7 +73,7 @@ class _RidgePath:
 
 def _fit_mlp(features: np.ndarray, targets: np.ndarray, hidden: int, epochs: int, weight_decay: float,
              seed: int):
-    """A one-hidden-layer torch MLP features -> targets (MSE, AdamW); returns a predict function."""
+    """A one-hidden-layer torch MLP features -> targets / scale (MSE, AdamW); returns (net, scale)."""
     import torch
 
     gen = torch.Generator().manual_seed(seed)
@@ -94,12 +94,7 @@ def _fit_mlp(features: np.ndarray, targets: np.ndarray, hidden: int, epochs: int
             loss.backward()
             opt.step()
     net.eval()
-
-    def predict(new: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return net(torch.tensor(new, dtype=torch.float32)).numpy().astype(np.float64) * scale
-
-    return predict
+    return net, scale
 
 
 class ContentToCF(Recommender):
@@ -170,6 +165,10 @@ class ContentToCF(Recommender):
         The penalty used.
     alpha_scores_ : Series
         Held-out NDCG@10 per tried penalty (``alpha="auto"`` with ridge), else empty.
+    coef_, feature_mean_, factor_mean_ : ndarray
+        The ridge map: factors = (features - feature_mean_) @ coef_ + factor_mean_.
+    mlp_, mlp_scale_ : torch module, float
+        The MLP map (``mapper="mlp"``): factors = mlp_(features) * mlp_scale_.
     metadata_encoder_ : MetadataEncoder or None
     """
 
@@ -326,13 +325,13 @@ class ContentToCF(Recommender):
                 alpha, table = float(self.alpha), pd.Series(dtype=float)
             path = _RidgePath(features[warm], v_warm)
             self.coef_ = path.coef(alpha)
-            self._f_mean, self._y_mean = path.f_mean, path.y_mean
+            self.feature_mean_, self.factor_mean_ = path.f_mean, path.y_mean
             mapped = self._predict(features)
         else:
             alpha = 1e-4 if self.alpha == "auto" else float(self.alpha)
             table = pd.Series(dtype=float)
-            self._mlp = _fit_mlp(features[warm], v_warm, int(self.hidden), int(self.epochs), alpha,
-                                 int(rng.integers(2**31 - 1)))
+            self.mlp_, self.mlp_scale_ = _fit_mlp(features[warm], v_warm, int(self.hidden), int(self.epochs),
+                                                  alpha, int(rng.integers(2**31 - 1)))
             mapped = self._predict(features)
         item_factors = mapped.copy()
         if not self.map_warm:
@@ -348,8 +347,12 @@ class ContentToCF(Recommender):
 
     def _predict(self, features: np.ndarray) -> np.ndarray:
         if self.mapper == "ridge":
-            return (features - self._f_mean) @ self.coef_ + self._y_mean
-        return self._mlp(features)
+            return (features - self.feature_mean_) @ self.coef_ + self.factor_mean_
+        import torch
+
+        with torch.no_grad():
+            out = self.mlp_(torch.tensor(features, dtype=torch.float32)).numpy()
+        return out.astype(np.float64) * self.mlp_scale_
 
     def _score(self, user_rows: np.ndarray) -> np.ndarray:
         return self.user_factors_[user_rows] @ self.item_factors_.T
