@@ -127,15 +127,16 @@ def _paired(table: pd.DataFrame, per_user: dict) -> dict:
             "sentence": ft.describe_comparison(cmp)[0]}
 
 
-def run_dataset(ds, features: dict, grids: dict, n_givens=(1, 3, 5), seed: int = 0) -> dict:
+def run_dataset(ds, features: dict, grids: dict, n_givens=(1, 3, 5), seed: int = 0, cold: bool = True) -> dict:
     """Every column for one dataset: tables, paired tests and the cold-item ratios."""
     rows = model_rows(features, grids, seed)
     out = {"dataset": ds.name, "seed": seed, "columns": {}}
-    log(f"{ds.name}: cold items (20 % held out, 10 % validation items)")
-    train, valid, test = ft.cold_item_split(ds, 0.2, valid_share=0.1, random_state=seed)
-    table, per_user = _run_column(rows, train, valid, ft.Dataset.concat([train, valid]), test,
-                                  {"candidates": "test"})
-    out["columns"]["cold items"] = {"table": table, "paired": _paired(table, per_user), "per_user": per_user}
+    if cold:
+        log(f"{ds.name}: cold items (20 % held out, 10 % validation items)")
+        train, valid, test = ft.cold_item_split(ds, 0.2, valid_share=0.1, random_state=seed)
+        table, per_user = _run_column(rows, train, valid, ft.Dataset.concat([train, valid]), test,
+                                      {"candidates": "test"})
+        out["columns"]["cold items"] = {"table": table, "paired": _paired(table, per_user), "per_user": per_user}
     for n_given in n_givens:
         log(f"{ds.name}: few-shot users, n_given={n_given}")
         f_train, f_test = ft.cold_user_split(ds, 0.2, n_given=n_given, random_state=seed)
@@ -143,14 +144,14 @@ def run_dataset(ds, features: dict, grids: dict, n_givens=(1, 3, 5), seed: int =
         table, per_user = _run_column(rows, t_train, t_valid, f_train, f_test, {})
         out["columns"][f"few-shot n={n_given}"] = {"table": table, "paired": _paired(table, per_user),
                                                    "per_user": per_user}
-    cold = out["columns"]["cold items"]["table"].set_index("model")["test"]
     default = "ContentToCF default (MiniLM+genres+year)"
-    if default in cold.index:
+    if cold and default in out["columns"]["cold items"]["table"]["model"].to_numpy():
+        cold_test = out["columns"]["cold items"]["table"].set_index("model")["test"]
         pu = out["columns"]["cold items"]["per_user"]
         targets = {}
         for base, goal in (("ContentToCF genres+year", 1.5), ("Content cosine (MiniLM)", 3.0)):
             cmp = ft.compare_models({default: pu[default], base: pu[base]}, metric=METRIC, baseline=base).iloc[0]
-            targets[base] = {"ratio": float(cold[default] / cold[base]), "goal": goal,
+            targets[base] = {"ratio": float(cold_test[default] / cold_test[base]), "goal": goal,
                              "p_value": float(cmp["p_value"]), "sentence": ft.describe_comparison(cmp.to_frame().T)[0]}
         out["cold_targets"] = targets
     return out
@@ -195,6 +196,7 @@ def main(argv=None) -> int:
                         help="datasets on which SmolLM2 rows run (default: all)")
     parser.add_argument("--n-given", nargs="*", type=int, default=[1, 3, 5],
                         help="few-shot columns (none: cold items only)")
+    parser.add_argument("--no-cold", action="store_true", help="skip the cold-item column")
     parser.add_argument("--small-grids", action="store_true", help="the --quick grids on any dataset")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-warm", action="store_true", help="do not run benchmarks/bench_lm_warm.py")
@@ -207,7 +209,8 @@ def main(argv=None) -> int:
     for name in datasets:
         ds = ft.load_movielens(name)
         smol = not (args.quick or args.no_smollm2) and (args.smollm2_datasets is None or name in args.smollm2_datasets)
-        results.append(run_dataset(ds, feature_sets(ds, smol), grids, tuple(args.n_given), args.seed))
+        results.append(run_dataset(ds, feature_sets(ds, smol), grids, tuple(args.n_given), args.seed,
+                                   cold=not args.no_cold))
     table = summary_table(results)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print("\nNDCG@10 on test (parameters chosen on validation)\n")
