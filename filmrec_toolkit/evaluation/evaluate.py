@@ -149,7 +149,8 @@ def evaluate(model: Recommender, train: Dataset, test: Dataset, k: int | Iterabl
         Items that may be ranked (after ``exclude``). ``None``: every item. ``"test"``:
         only the items that occur in ``test`` — the item cold-start protocol (see
         :func:`~filmrec_toolkit.cold_item_split`), where each user ranks the held-out items.
-        An array of item ids restricts every list to those items.
+        An array of item ids restricts every list to those items (relevant test items
+        outside it still count as relevant, e.g. in recall's denominator).
 
     Returns
     -------
