@@ -22,6 +22,11 @@ column the best LM row and the best non-LM row (chosen by *validation* NDCG@10) 
 compared on the same test users with ``ft.compare_models`` (paired Wilcoxon, bootstrap CI),
 and ``ft.describe_comparison`` states the result.
 
+In the few-shot columns every item has training ratings, so the ``ContentToCF`` rows
+score like their rank-k SVD (features only place cold items) and rows that differ only
+in features coincide; the LM then reaches the few-shot users only through the content
+cosine row.
+
 When ``benchmarks/bench_lm_warm.py`` exists (warm protocols, hybrids, fairness), it is
 run afterwards with the same ``--quick`` choice, so one command prints every column.
 
