@@ -123,6 +123,10 @@ def test_03_recommendation(tmp_path):
     assert set(r["hybrid_params"]) == {"Hybrid (EASE + LM)", "EASESide (LM)"}  # chosen on validation
     assert {row["model_a"] for row in r["hybrid_vs_ease"]} == {"Hybrid (EASE + LM)", "EASESide (LM)"}
     assert all(row["verdict"] != "worse" for row in r["hybrid_vs_ease"])  # never significantly below EASE
+    cold = {name: row[f"ndcg@{r['k']}"] for name, row in r["cold_items"].items()}
+    assert set(cold) == {"Content cosine (LM)", "ContentToCF (genres+year)", "ContentToCF (LM+genres+year)"}
+    assert cold["ContentToCF (LM+genres+year)"] > cold["Content cosine (LM)"]
+    assert len(r["cold_items_sentences"]) == 2
 
 
 @pytest.mark.slow

@@ -2,7 +2,7 @@
 
 from .accuracy import accuracy_per_user
 from .adjust import activity_adjusted_gap, adjusted_gaps
-from .compare import compare_models, paired_verdicts
+from .compare import compare_models, describe_comparison, paired_verdicts
 from .exposure import exposure_by_group
 from .findings import gap_findings, load_published, replication_findings, split_agreement
 from .groups import (
@@ -23,7 +23,7 @@ __all__ = [
     "audit", "AuditReport", "per_user_metrics", "accuracy_per_user",
     "Reranker", "MMRReranker", "CalibratedReranker", "ExplorationReranker", "tradeoff_curve", "list_metrics",
     "user_attributes", "group_fairness", "GroupFairness", "DEFAULT_ATTRIBUTES",
-    "exposure_by_group", "compare_models", "paired_verdicts", "gap_change", "cliffs_delta", "mean_difference_ci",
+    "exposure_by_group", "compare_models", "paired_verdicts", "describe_comparison", "gap_change", "cliffs_delta", "mean_difference_ci",
     "activity_adjusted_gap", "adjusted_gaps", "gap_findings", "replication_findings", "split_agreement",
     "load_published", "higher_is_better", "METRIC_INFO",
 ]

@@ -118,13 +118,16 @@ def _as_matrix(obj, train: Dataset, param: str) -> sp.csr_matrix | None:
 
 
 def _relevant_entries(test_matrix: sp.csr_matrix, threshold: float | None,
-                      mask: sp.csr_matrix | None) -> tuple[sp.csr_matrix, np.ndarray, int]:
+                      mask: sp.csr_matrix | None,
+                      allowed: np.ndarray | None = None) -> tuple[sp.csr_matrix, np.ndarray, int]:
     """Relevant test interactions, by sparsity structure.
 
     Returns ``(index, gains, n_masked)``: ``index`` is a users x items CSR holding, for each
     relevant interaction, its number + 1 (so a lookup gives 0 for "not relevant"); ``gains``
     the graded gain of each (the rating clipped at 0); ``n_masked`` the interactions dropped
-    because ``mask`` removes them from every ranking (they could never be hits).
+    because ``mask`` removes them from every ranking (they could never be hits). Items outside
+    ``allowed`` (the ``candidates`` of :func:`evaluate`) are never ranked either, so they are
+    not relevant (not counted in ``n_masked``: restricting candidates is the caller's choice).
     """
     test_m = sp.csr_matrix(test_matrix, copy=True)
     test_m.sum_duplicates()
@@ -132,6 +135,8 @@ def _relevant_entries(test_matrix: sp.csr_matrix, threshold: float | None,
     keep = np.ones(test_m.nnz, dtype=bool)
     if threshold is not None:
         keep &= test_m.data >= threshold
+    if allowed is not None:
+        keep &= allowed[test_m.indices]
     n_masked = 0
     if mask is not None:
         numbered = sp.csr_matrix((np.arange(1, test_m.nnz + 1, dtype=np.int64), test_m.indices, test_m.indptr),
@@ -151,9 +156,28 @@ def _relevant_entries(test_matrix: sp.csr_matrix, threshold: float | None,
     return index, gains, n_masked
 
 
+def _candidate_items(candidates, test: Dataset) -> np.ndarray | None:
+    """Boolean item mask of ``evaluate(candidates=...)``: None, "test" or item ids."""
+    if candidates is None:
+        return None
+    if isinstance(candidates, str):
+        if candidates != "test":
+            raise ValueError(f"candidates={candidates!r}: use None, 'test' (items occurring in test, the cold-item "
+                             "protocol) or an array of item ids, e.g. candidates=test.item_ids[:100].")
+        allowed = test.item_counts() > 0
+    else:
+        ids = np.atleast_1d(np.asarray(candidates))
+        if ids.size == 0:
+            raise ValueError("candidates is empty; pass at least one item id, 'test', or None for every item.")
+        allowed = np.zeros(test.n_items, dtype=bool)
+        allowed[test.item_vocab.to_rows(ids, param="candidates")] = True
+    return allowed
+
+
 def evaluate(model: Recommender, train: Dataset, test: Dataset, k: int | Iterable[int] = (5, 10, 20),
              exclude=None, relevance_threshold: float | None = None, users=None, refit: bool | str = "auto",
-             gain: str = "linear", chunk_size: int | None = None, show_progress: bool = False) -> EvaluationResult:
+             gain: str = "linear", chunk_size: int | None = None, show_progress: bool = False,
+             candidates=None) -> EvaluationResult:
     """Fit (if needed), rank every unseen item for each test user, and score the lists.
 
     Parameters
@@ -179,6 +203,12 @@ def evaluate(model: Recommender, train: Dataset, test: Dataset, k: int | Iterabl
         rating clipped at 0.
     chunk_size : int, optional
         Users ranked at once.
+    candidates : None, "test" or array-like of item ids
+        Items that may be ranked (after ``exclude``). ``None``: every item. ``"test"``:
+        only the items that occur in ``test`` — the item cold-start protocol (see
+        :func:`~filmrec_toolkit.cold_item_split`), where each user ranks the held-out items.
+        An array of item ids restricts every list to those items (relevant test items
+        outside it still count as relevant, e.g. in recall's denominator).
 
     Returns
     -------
@@ -215,8 +245,9 @@ def evaluate(model: Recommender, train: Dataset, test: Dataset, k: int | Iterabl
             raise ValueError("refit=False: the model was fitted on data with other vocabularies than train.")
         fit_seconds = 0.0
     mask = _as_matrix(exclude, train, "exclude")
+    allowed = _candidate_items(candidates, test)
 
-    rel, gains_all, n_masked = _relevant_entries(test.matrix, relevance_threshold, mask)
+    rel, gains_all, n_masked = _relevant_entries(test.matrix, relevance_threshold, mask, allowed)
     if n_masked:
         warnings.warn(f"{n_masked} test interaction(s) are also in `exclude` and can never be recommended; "
                       "they are not counted as relevant. Remove them from `exclude` (e.g. exclude=None for "
@@ -241,6 +272,7 @@ def evaluate(model: Recommender, train: Dataset, test: Dataset, k: int | Iterabl
 
     start = time.perf_counter()
     cols, vals = model.recommend_rows(rows, kmax, exclude_seen=mask if mask is not None else False,
+                                      candidate_mask=allowed,
                                       chunk_size=chunk_size or default_chunk_size(model.n_items_),
                                       show_progress=show_progress)
     score_seconds = time.perf_counter() - start

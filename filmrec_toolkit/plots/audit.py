@@ -10,7 +10,8 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["plot_lorenz_curves", "plot_group_gaps", "plot_tradeoff", "plot_popularity_distribution"]
+__all__ = ["plot_lorenz_curves", "plot_group_gaps", "plot_tradeoff", "plot_popularity_distribution",
+           "plot_model_means"]
 
 
 def _axes(ax, figsize=(6, 4)):
@@ -137,4 +138,35 @@ def plot_popularity_distribution(popularity: pd.DataFrame, ax=None, bins: int = 
     ax.set_ylabel("density")
     ax.set_title("Popularity of recommended vs consumed items")
     _legend_outside(ax)
+    return fig
+
+
+def plot_model_means(per_user: Mapping[str, pd.DataFrame], metric: str = "ndcg@10", confidence: float = 0.95,
+                     random_state=42, ax=None):
+    """One bar per model: the mean of a per-user metric with its bootstrap confidence interval.
+
+    ``per_user`` maps a model name to a per-user frame (``evaluate(...).per_user``);
+    the interval is :func:`~filmrec_toolkit.metrics.bootstrap_ci` of the user values.
+    """
+    from ..metrics.fairness import bootstrap_ci
+
+    if not per_user:
+        raise ValueError("per_user is empty; pass {model name: evaluate(...).per_user}.")
+    names, means, lows, highs = [], [], [], []
+    for name, frame in per_user.items():
+        if metric not in frame.columns:
+            raise ValueError(f"per_user[{name!r}] has no column {metric!r}; it has {list(frame.columns)}.")
+        values = frame[metric].to_numpy(dtype=float)
+        lo, hi = bootstrap_ci(values, confidence=confidence, random_state=random_state)
+        names.append(name)
+        means.append(float(np.nanmean(values)))
+        lows.append(lo)
+        highs.append(hi)
+    fig, ax = _axes(ax, figsize=(max(5, 1.6 * len(names)), 4))
+    means = np.asarray(means)
+    err = np.vstack([means - np.asarray(lows), np.asarray(highs) - means])
+    ax.bar(range(len(names)), means, yerr=err, capsize=4, color="tab:blue", alpha=0.8)
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names, rotation=15, ha="right", fontsize=8)
+    ax.set_ylabel(f"mean {metric} ({confidence:.0%} bootstrap CI)")
     return fig

@@ -10,6 +10,7 @@ from .cold_start import (
     wish_query,
 )
 from .content import ContentRecommender
+from .content_to_cf import ContentToCF
 from .ease import EASE
 from .ease_side import EASESide
 from .explain import Explanation, explain
@@ -20,7 +21,7 @@ from .popularity import Popularity
 
 __all__ = [
     "Recommender", "default_chunk_size", "topk_frame", "count_differing_lists",
-    "ContentRecommender", "Popularity", "ItemKNN", "item_cosine_neighbors", "EASE", "EASESide", "ALS", "BPR",
+    "ContentRecommender", "ContentToCF", "Popularity", "ItemKNN", "item_cosine_neighbors", "EASE", "EASESide", "ALS", "BPR",
     "Hybrid", "ContentAwareHybrid", "normalize_scores", "tune_blend",
     "recommend_for_profile", "resolve_items", "Explanation", "explain",
     "genre_precision", "load_wish_queries", "wish_genre_precision", "wish_query",
