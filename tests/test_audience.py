@@ -20,6 +20,7 @@ from filmrec_toolkit import (
     Dataset,
     ItemEmbeddings,
     Popularity,
+    UserActivity,
     audience_for,
     audience_recall_lift,
     audience_sentence,
@@ -114,6 +115,8 @@ def test_planted_text_film_audience_is_exactly_its_segment(model, data):
     assert seg.loc[1, "n"] == PER_SEG and seg.loc[1, "share"] == pytest.approx(1.0)
     assert seg.loc[1, "population_share"] == pytest.approx(1 / 3) and seg.loc[1, "lift"] == pytest.approx(3.0)
     assert seg.loc[0, "n"] == 0 and seg.loc[2, "lift"] == pytest.approx(0.0)
+    # every user rated 4 films: a typical audience looks like the population
+    assert seg.loc[1, "typical_share"] == pytest.approx(1 / 3) and seg.loc[1, "typical_lift"] == pytest.approx(3.0)
     assert seg.loc[1, "description"] == "Horror"  # describe_segments' label: the top-lift genre
     # P(all 20 drawn from the 20 of segment 1) = 1 / C(60, 20)
     from math import comb
@@ -249,3 +252,22 @@ def test_segment_explorer_finds_a_new_films_audience(model, data):
     bare = SegmentExplorer(train, labels, segments, min_size=5)
     bare.new_film.value = "a western"
     assert "built without model=" in bare.error.value
+
+
+def test_user_activity_baseline_ranks_heavy_raters_first():
+    # user 0 rated 3 films, user 1 two, users 2 and 3 one; film 9 is rated in test by users 0 and 2
+    ds = Dataset.from_frames(pd.DataFrame({"user_id": [0, 0, 0, 1, 1, 2, 3, 0, 2],
+                                           "item_id": [1, 2, 3, 1, 2, 1, 2, 9, 9], "rating": [4.0] * 9}))
+    mask = (ds.ratings["item_id"] == 9).to_numpy()
+    train, test = ds.subset(~mask), ds.subset(mask)
+    act = UserActivity().fit(train)
+    np.testing.assert_array_equal(act.score([0, 3])[:, 0], [3, 1])
+    np.testing.assert_array_equal(act.score_new_items(np.ones((2, 5)), users=[1]), [[2, 2]])
+    res = audience_for(act, item=9, top_share=0.5, labels=np.array([0, 0, 1, 1]))
+    assert res.users["user_id"].tolist() == [0, 1]
+    seg = res.segments.set_index("segment")
+    # segment 0 (users 0, 1) made 5 of the 7 training ratings: typical share 5/7, lift (2/2) / (5/7) = 1.4
+    assert seg.loc[0, "typical_share"] == pytest.approx(5 / 7) and seg.loc[0, "typical_lift"] == pytest.approx(1.4)
+    assert seg.loc[0, "lift"] == pytest.approx(2.0)
+    rec = audience_recall_lift(act, train, test, top_share=0.5)
+    assert rec.per_item["hits"].tolist() == [1] and rec.mean_lift == pytest.approx(1.0)

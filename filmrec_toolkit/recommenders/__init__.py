@@ -1,6 +1,13 @@
 """Recommenders sharing one interface (fit / score / recommend), cold start and explanations."""
 
-from .audience import AudienceRecall, AudienceResult, audience_for, audience_recall_lift, audience_sentence
+from .audience import (
+    AudienceRecall,
+    AudienceResult,
+    UserActivity,
+    audience_for,
+    audience_recall_lift,
+    audience_sentence,
+)
 from .base import Recommender, default_chunk_size, topk_frame
 from .cold_start import recommend_for_profile, resolve_items
 from .content import ContentRecommender
@@ -16,5 +23,5 @@ __all__ = [
     "ContentRecommender", "Popularity", "ItemKNN", "item_cosine_neighbors", "EASE", "ALS", "BPR",
     "Hybrid", "ContentAwareHybrid", "normalize_scores",
     "recommend_for_profile", "resolve_items", "Explanation", "explain",
-    "AudienceResult", "AudienceRecall", "audience_for", "audience_recall_lift", "audience_sentence",
+    "AudienceResult", "AudienceRecall", "UserActivity", "audience_for", "audience_recall_lift", "audience_sentence",
 ]

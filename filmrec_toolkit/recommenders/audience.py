@@ -24,15 +24,16 @@ from ..datasets.dataset import Dataset, ensure_dataset
 from ..exceptions import NotFittedError, check_fitted, check_positive_int
 from ..metrics.fairness import holm_correction
 from ..profiles.segments import SegmentResult, describe_segments
-from .base import default_chunk_size
+from .base import Recommender, as_user_rows, default_chunk_size
 from .cold_start import resolve_items
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["AudienceResult", "AudienceRecall", "audience_for", "audience_recall_lift", "audience_sentence"]
+__all__ = ["AudienceResult", "AudienceRecall", "UserActivity", "audience_for", "audience_recall_lift",
+           "audience_sentence"]
 
 SEGMENT_COLUMNS = ["segment", "description", "n", "share", "population_n", "population_share", "lift",
-                   "p_value", "p_holm"]
+                   "p_value", "p_holm", "typical_share", "typical_lift"]
 
 
 # ------------------------------------------------------------------ validation
@@ -80,6 +81,34 @@ def _item_scores(model, item_rows: np.ndarray) -> np.ndarray:
     return out
 
 
+# ------------------------------------------------------------------ baseline
+class UserActivity(Recommender):
+    """Score(u, i) = the number of training ratings of user u, the same for every film.
+
+    The baseline every audience prediction must beat: heavy raters rate more of every
+    film, so ranking users by activity alone already puts many of a film's raters in
+    its "audience" (:func:`audience_recall_lift` well above 1) without knowing anything
+    about the film. Ties are broken at random by :func:`audience_for`.
+    """
+
+    name = "User activity"
+
+    def __init__(self) -> None:
+        pass
+
+    def _fit(self, train: Dataset) -> None:
+        self.activity_ = train.user_counts().astype(np.float32)
+
+    def _score(self, user_rows: np.ndarray) -> np.ndarray:
+        return np.repeat(self.activity_[user_rows][:, None], self.n_items_, axis=1)
+
+    def score_new_items(self, features, users=None) -> np.ndarray:
+        """The same activity score for any new film (its features are not used)."""
+        n_new = 1 if np.ndim(features) < 2 else int(np.shape(features)[0])
+        rows = as_user_rows(self, users)
+        return np.repeat(self.activity_[rows][:, None], n_new, axis=1)
+
+
 # ------------------------------------------------------------------ result
 @dataclass
 class AudienceResult:
@@ -95,7 +124,11 @@ class AudienceResult:
         (audience members in the segment), ``share`` (of the audience),
         ``population_n``, ``population_share`` (of the ranked users), ``lift = share /
         population_share``, ``p_value`` (one-sided hypergeometric test of
-        over-representation) and ``p_holm`` (Holm-adjusted across segments).
+        over-representation), ``p_holm`` (Holm-adjusted across segments), and
+        ``typical_share`` (the segment's share of the ranked users' training ratings:
+        what the audience of a typical film looks like, since heavy raters watch more of
+        everything) with ``typical_lift = share / typical_share`` (above 1: this film
+        draws the segment more than films in general do).
     film : str
         What was scored (the catalogue title, or the start of the description).
     top_share : float
@@ -145,7 +178,7 @@ class AudienceResult:
 
 
 def _segment_table(labels: np.ndarray, candidates: np.ndarray, top_rows: np.ndarray,
-                   descriptions: pd.DataFrame | None) -> pd.DataFrame:
+                   descriptions: pd.DataFrame | None, activity: np.ndarray) -> pd.DataFrame:
     from scipy.stats import hypergeom
 
     n_cand = int(candidates.sum())
@@ -160,6 +193,10 @@ def _segment_table(labels: np.ndarray, candidates: np.ndarray, top_rows: np.ndar
     # P(X >= n) for X ~ hypergeometric(n_cand users, population_n in the segment, n_top drawn)
     out["p_value"] = hypergeom.sf(out["n"] - 1, n_cand, out["population_n"], n_top)
     out["p_holm"] = holm_correction(out["p_value"].to_numpy())
+    # a typical film's audience follows rating volume: the segment's share of the candidates' ratings
+    volume = pd.Series(activity[candidates], dtype=float).groupby(labels[candidates]).sum().reindex(segs, fill_value=0)
+    out["typical_share"] = volume.to_numpy() / max(volume.sum(), 1.0)
+    out["typical_lift"] = out["share"] / out["typical_share"].where(out["typical_share"] > 0)
     if descriptions is not None and "label" in descriptions.columns:
         names = descriptions["label"].reindex(segs)
         out["description"] = names.where(names.notna(), [f"segment {s}" for s in segs]).astype(str).to_numpy()
@@ -232,7 +269,8 @@ def audience_for(model, text: str | None = None, item=None, *, features=None, la
     -------
     AudienceResult
         ``.users`` (user_id, score, rank[, segment]), ``.segments`` (segment, description,
-        n, share, population_n, population_share, lift, p_value, p_holm), ``.sentence``;
+        n, share, population_n, population_share, lift, p_value, p_holm, typical_share,
+        typical_lift), ``.sentence``;
         displays as an HTML table in a notebook.
 
     Examples
@@ -294,7 +332,7 @@ def audience_for(model, text: str | None = None, item=None, *, features=None, la
         users["segment"] = labels[top_rows]
         if descriptions is None:
             descriptions = describe_segments(model.train_, labels)
-        segments = _segment_table(labels, candidates, top_rows, descriptions)
+        segments = _segment_table(labels, candidates, top_rows, descriptions, model.train_.user_counts())
     else:
         segments = pd.DataFrame(columns=SEGMENT_COLUMNS)
     sentence = audience_sentence(film, segments, n_top, n_cand, alpha)

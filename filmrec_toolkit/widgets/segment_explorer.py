@@ -152,7 +152,7 @@ class SegmentExplorer(InspectorBase):
                                  f"{result.n_top} users of this audience ({r['share']:.0%} vs {r['population_share']:.0%} "
                                  f"of all users, lift ×{r['lift']:.2f}).", "info")
         table = render_table(result.segments, ["segment", "description", "n", "share", "population_share", "lift",
-                                               "p_holm"], max_rows=None)
+                                               "p_holm", "typical_lift"], max_rows=None)
         self.audience.value = (render_notice(result.sentence, "info") + note
                                + "<h5 style='margin:4px 0'>Audience by segment</h5>" + table)
 
