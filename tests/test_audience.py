@@ -24,6 +24,7 @@ from filmrec_toolkit import (
     audience_for,
     audience_recall_lift,
     audience_sentence,
+    compare_audience_recall,
 )
 
 N_SEG, PER_SEG, PER_GENRE, NEW = 3, 20, 6, 99
@@ -271,3 +272,16 @@ def test_user_activity_baseline_ranks_heavy_raters_first():
     assert seg.loc[0, "lift"] == pytest.approx(2.0)
     rec = audience_recall_lift(act, train, test, top_share=0.5)
     assert rec.per_item["hits"].tolist() == [1] and rec.mean_lift == pytest.approx(1.0)
+
+
+def test_compare_audience_recall_verdicts():
+    films = np.arange(30)
+    good = AudienceRecall(pd.DataFrame({"item_id": films, "lift": np.linspace(5, 9, 30)}), 0.05, "good")
+    same = AudienceRecall(pd.DataFrame({"item_id": films, "lift": np.linspace(5, 9, 30)[::-1]}), 0.05, "same")
+    low = AudienceRecall(pd.DataFrame({"item_id": films, "lift": np.linspace(5, 9, 30) - 2.0}), 0.05, "low")
+    table = compare_audience_recall({"good": good, "same": same, "low": low}, baseline="good").set_index("model_a")
+    assert table.loc["low", "diff"] == pytest.approx(-2.0) and table.loc["low", "n_items"] == 30
+    assert table.loc["low", "verdict"].startswith("low puts fewer of a film's real raters in its audience than good")
+    assert table.loc["same", "verdict"].startswith("No significant difference between same and good")
+    with pytest.raises(ValueError, match="baseline='x' is not one of"):
+        compare_audience_recall({"good": good, "low": low}, baseline="x")

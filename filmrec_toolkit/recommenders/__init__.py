@@ -7,6 +7,7 @@ from .audience import (
     audience_for,
     audience_recall_lift,
     audience_sentence,
+    compare_audience_recall,
 )
 from .base import Recommender, default_chunk_size, topk_frame
 from .cold_start import recommend_for_profile, resolve_items
@@ -24,4 +25,5 @@ __all__ = [
     "Hybrid", "ContentAwareHybrid", "normalize_scores",
     "recommend_for_profile", "resolve_items", "Explanation", "explain",
     "AudienceResult", "AudienceRecall", "UserActivity", "audience_for", "audience_recall_lift", "audience_sentence",
+    "compare_audience_recall",
 ]

@@ -22,7 +22,7 @@ import pandas as pd
 from .._config import ITEM_COL, RANK_COL, SCORE_COL, USER_COL
 from ..datasets.dataset import Dataset, ensure_dataset
 from ..exceptions import NotFittedError, check_fitted, check_positive_int
-from ..metrics.fairness import holm_correction
+from ..metrics.fairness import holm_correction, paired_bootstrap_ci, paired_wilcoxon
 from ..profiles.segments import SegmentResult, describe_segments
 from .base import Recommender, as_user_rows, default_chunk_size
 from .cold_start import resolve_items
@@ -30,7 +30,7 @@ from .cold_start import resolve_items
 logger = logging.getLogger(__name__)
 
 __all__ = ["AudienceResult", "AudienceRecall", "UserActivity", "audience_for", "audience_recall_lift",
-           "audience_sentence"]
+           "audience_sentence", "compare_audience_recall"]
 
 SEGMENT_COLUMNS = ["segment", "description", "n", "share", "population_n", "population_share", "lift",
                    "p_value", "p_holm", "typical_share", "typical_lift"]
@@ -462,3 +462,61 @@ def audience_recall_lift(model, train: Dataset, test: Dataset, top_share: float 
     result = AudienceRecall(per_item, top_share, getattr(model, "name", type(model).__name__))
     logger.info("audience_recall_lift: %r", result)
     return result
+
+
+def compare_audience_recall(results, baseline: str | None = None, alpha: float = 0.05, n_resamples: int = 1000,
+                            random_state=42) -> pd.DataFrame:
+    """Paired comparison of audience recall lifts of several models on the same films.
+
+    Parameters
+    ----------
+    results : mapping name -> AudienceRecall
+        :func:`audience_recall_lift` of each model on the same split.
+    baseline : str, optional
+        Compare every model with this one; default: every model with the first.
+    alpha : float
+        Level of the verdict (Holm-adjusted across the pairs of the table).
+
+    Returns
+    -------
+    DataFrame, one row per pair: ``model_a, model_b, n_items, lift_a, lift_b`` (mean per-film
+    lifts over the films both evaluated), ``diff, ci_low, ci_high`` (mean paired difference
+    with its bootstrap CI over films), ``p_value`` (Wilcoxon signed-rank on per-film lifts),
+    ``p_holm`` and ``verdict``: a sentence that says "higher"/"lower" only when
+    ``p_holm < alpha`` and otherwise that there is no significant difference.
+    """
+    names = list(results)
+    if len(names) < 2:
+        raise ValueError(f"results needs at least two models, got {names}.")
+    for name in names:
+        if not isinstance(results[name], AudienceRecall):
+            raise TypeError(f"results[{name!r}] must be an AudienceRecall (from audience_recall_lift), "
+                            f"got {type(results[name]).__name__}.")
+    baseline = names[0] if baseline is None else baseline
+    if baseline not in results:
+        raise ValueError(f"baseline={baseline!r} is not one of {names}.")
+    rows = []
+    for name in names:
+        if name == baseline:
+            continue
+        a = results[name].per_item[[ITEM_COL, "lift"]]
+        b = results[baseline].per_item[[ITEM_COL, "lift"]]
+        joined = a.merge(b, on=ITEM_COL, suffixes=("_a", "_b"))
+        x, y = joined["lift_a"].to_numpy(float), joined["lift_b"].to_numpy(float)
+        diff, lo, hi = paired_bootstrap_ci(x, y, n_resamples, 0.95, random_state)
+        rows.append({"model_a": name, "model_b": baseline, "n_items": len(joined),
+                     "lift_a": float(x.mean()) if len(x) else np.nan, "lift_b": float(y.mean()) if len(y) else np.nan,
+                     "diff": diff, "ci_low": lo, "ci_high": hi, "p_value": paired_wilcoxon(x, y).p_value})
+    out = pd.DataFrame(rows)
+    out["p_holm"] = holm_correction(out["p_value"].to_numpy())
+    out["verdict"] = [_verdict(r, alpha) for r in out.itertuples()]
+    return out
+
+
+def _verdict(r, alpha: float) -> str:
+    numbers_ = (f"mean recall lift {r.lift_a:.2f} vs {r.lift_b:.2f} over {r.n_items} films, "
+                f"paired Wilcoxon p_holm = {r.p_holm:.2g}")
+    if not np.isnan(r.p_holm) and r.p_holm < alpha:
+        word = "more" if r.diff > 0 else "fewer"
+        return f"{r.model_a} puts {word} of a film's real raters in its audience than {r.model_b} ({numbers_})."
+    return f"No significant difference between {r.model_a} and {r.model_b} ({numbers_})."
