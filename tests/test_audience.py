@@ -124,6 +124,8 @@ def test_planted_text_film_audience_is_exactly_its_segment(model, data):
 
     assert seg.loc[1, "p_value"] == pytest.approx(1 / comb(60, 20), rel=1e-6)
     assert "over-represents segment 1 (Horror) ×3.00, 100% of the audience vs 33% of users" in res.sentence
+    truth = res.recall(list(range(PER_SEG, 2 * PER_SEG)) + [0, 0])  # 21 distinct viewers, 20 in the audience
+    assert truth["n_raters"] == 21 and truth["hits"] == 20 and truth["lift"] == pytest.approx(20 / 21 * 3)
     html = res._repr_html_()
     assert "Audience for" in html and "×3.00" in html and "Most likely viewers" in html
 

@@ -154,6 +154,22 @@ class AudienceResult:
     def n_top(self) -> int:
         return len(self.users)
 
+    def recall(self, raters) -> pd.Series:
+        """How many of the film's real viewers (``raters``: user ids) are in this audience.
+
+        Returns ``n_raters`` (those among the ranked users), ``hits``, ``recall = hits /
+        n_raters`` and ``lift = recall / (n_top / n_candidates)`` (1 = a random audience of
+        this size, ``n_candidates / n_top`` = every viewer found), as in
+        :func:`audience_recall_lift`.
+        """
+        raters = pd.unique(np.atleast_1d(np.asarray(raters)))
+        excluded = set(self.meta.get("excluded_ids", ()))
+        raters = np.asarray([r for r in raters if r not in excluded]) if excluded else raters
+        hits = int(np.isin(raters, self.users[USER_COL].to_numpy()).sum())
+        recall = hits / len(raters) if len(raters) else np.nan
+        return pd.Series({"n_raters": len(raters), "hits": hits, "recall": recall,
+                          "lift": recall / (self.n_top / self.n_candidates)})
+
     def __repr__(self) -> str:
         return (f"AudienceResult({self.film!r}, top {self.n_top} of {self.n_candidates} users, "
                 f"{len(self.segments)} segments)")
@@ -337,8 +353,9 @@ def audience_for(model, text: str | None = None, item=None, *, features=None, la
         segments = pd.DataFrame(columns=SEGMENT_COLUMNS)
     sentence = audience_sentence(film, segments, n_top, n_cand, alpha)
     logger.info("audience_for: %s", sentence)
-    return AudienceResult(users, segments, film, top_share, n_cand, n_users - n_cand, sentence,
-                          {"model": getattr(model, "name", type(model).__name__), "alpha": alpha})
+    meta = {"model": getattr(model, "name", type(model).__name__), "alpha": alpha,
+            "excluded_ids": model.user_vocab_.to_ids(np.flatnonzero(~candidates))}
+    return AudienceResult(users, segments, film, top_share, n_cand, n_users - n_cand, sentence, meta)
 
 
 @dataclass
