@@ -364,8 +364,8 @@ NB02 = dict(
         code("""
         results["audience"] = {}
         for item_id, film in new_films.iterrows():
-            aud = ft.audience_for(audience_model, text=film["overview"], labels=seg, descriptions=description,
-                                  top_share=audience_share, encoder=encoder)
+            aud = ft.audience_for(audience_model, text=film["overview"], name=f"{film['title']} (overview only)",
+                                  labels=seg, descriptions=description, top_share=audience_share, encoder=encoder)
             truth = aud.recall(test_c.ratings.loc[test_c.ratings["item_id"] == item_id, "user_id"])
             display(HTML(f"<h3>{film['title']}</h3>"), aud)
             print(f"Real viewers in the predicted audience: {int(truth['hits'])} of {int(truth['n_raters'])} "

@@ -143,9 +143,10 @@ def test_catalogue_film_by_title_excludes_its_raters(model, data):
 
 
 def test_features_path_and_no_labels(model):
-    res = audience_for(model, features=AxisEncoder().transform(["comedy"])[0], top_share=0.05)
+    res = audience_for(model, features=AxisEncoder().transform(["comedy"])[0], top_share=0.05, name="Pilot")
     assert res.n_top == 3 and set(res.users["user_id"]) < set(range(PER_SEG))
-    assert len(res.segments) == 0 and "no labels given" in res.sentence
+    assert len(res.segments) == 0 and "no labels given" in res.sentence and res.sentence.startswith(
+        "The predicted audience of Pilot (top 5%: 3 of 60 users)")
 
 
 def test_audience_for_bad_input(model, data):

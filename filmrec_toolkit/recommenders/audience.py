@@ -176,10 +176,10 @@ class AudienceResult:
 
     def _repr_html_(self) -> str:
         seg = self.segments.copy()
-        for col in ("share", "population_share"):
+        for col in ("share", "population_share", "typical_share"):
             if col in seg:
                 seg[col] = seg[col].map(lambda v: f"{v:.1%}")
-        for col in ("lift",):
+        for col in ("lift", "typical_lift"):
             if col in seg:
                 seg[col] = seg[col].map(lambda v: f"×{v:.2f}")
         for col in ("p_value", "p_holm"):
@@ -243,7 +243,7 @@ def audience_sentence(film: str, segments: pd.DataFrame, n_top: int, n_candidate
 
 
 # ------------------------------------------------------------------ public API
-def audience_for(model, text: str | None = None, item=None, *, features=None, labels=None,
+def audience_for(model, text: str | None = None, item=None, *, features=None, name: str | None = None, labels=None,
                  descriptions: pd.DataFrame | None = None, top_share: float = 0.05, encoder=None,
                  exclude_raters: bool = True, random_state=0, alpha: float = 0.05) -> AudienceResult:
     """The users most likely to watch a film, and the audience segments they come from.
@@ -263,6 +263,8 @@ def audience_for(model, text: str | None = None, item=None, *, features=None, la
     features : array (d,) or (1, d), optional
         The new film's features, for models fitted on features no text encoder produces
         alone (e.g. text vectors concatenated with genres and year).
+    name : str, optional
+        How the film is named in the result (default: its title, or the start of ``text``).
     labels : array (n_users,) or SegmentResult, optional
         Segment of each user row of the model's training data (``segment_users(...)``).
     descriptions : DataFrame, optional
@@ -351,6 +353,8 @@ def audience_for(model, text: str | None = None, item=None, *, features=None, la
         segments = _segment_table(labels, candidates, top_rows, descriptions, model.train_.user_counts())
     else:
         segments = pd.DataFrame(columns=SEGMENT_COLUMNS)
+    if name is not None:
+        film = str(name)
     sentence = audience_sentence(film, segments, n_top, n_cand, alpha)
     logger.info("audience_for: %s", sentence)
     meta = {"model": getattr(model, "name", type(model).__name__), "alpha": alpha,
