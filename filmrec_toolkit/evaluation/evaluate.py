@@ -100,9 +100,28 @@ def _as_matrix(obj, train: Dataset, param: str) -> sp.csr_matrix | None:
                     f"got {type(obj).__name__}.")
 
 
+def _candidate_items(candidates, test: Dataset) -> np.ndarray | None:
+    """Boolean item mask of ``evaluate(candidates=...)``: None, "test" or item ids."""
+    if candidates is None:
+        return None
+    if isinstance(candidates, str):
+        if candidates != "test":
+            raise ValueError(f"candidates={candidates!r}: use None, 'test' (items occurring in test, the cold-item "
+                             "protocol) or an array of item ids, e.g. candidates=test.item_ids[:100].")
+        allowed = test.item_counts() > 0
+    else:
+        ids = np.atleast_1d(np.asarray(candidates))
+        if ids.size == 0:
+            raise ValueError("candidates is empty; pass at least one item id, 'test', or None for every item.")
+        allowed = np.zeros(test.n_items, dtype=bool)
+        allowed[test.item_vocab.to_rows(ids, param="candidates")] = True
+    return allowed
+
+
 def evaluate(model: Recommender, train: Dataset, test: Dataset, k: int | Iterable[int] = (5, 10, 20),
              exclude=None, relevance_threshold: float | None = None, users=None, refit: bool | str = "auto",
-             gain: str = "linear", chunk_size: int | None = None, show_progress: bool = False) -> EvaluationResult:
+             gain: str = "linear", chunk_size: int | None = None, show_progress: bool = False,
+             candidates=None) -> EvaluationResult:
     """Fit (if needed), rank every unseen item for each test user, and score the lists.
 
     Parameters
@@ -126,6 +145,11 @@ def evaluate(model: Recommender, train: Dataset, test: Dataset, k: int | Iterabl
         Gain of ``ndcg_graded@k`` (grades = test ratings).
     chunk_size : int, optional
         Users ranked at once.
+    candidates : None, "test" or array-like of item ids
+        Items that may be ranked (after ``exclude``). ``None``: every item. ``"test"``:
+        only the items that occur in ``test`` — the item cold-start protocol (see
+        :func:`~filmrec_toolkit.cold_item_split`), where each user ranks the held-out items.
+        An array of item ids restricts every list to those items.
 
     Returns
     -------
@@ -154,6 +178,7 @@ def evaluate(model: Recommender, train: Dataset, test: Dataset, k: int | Iterabl
             raise ValueError("refit=False: the model was fitted on data with other vocabularies than train.")
         fit_seconds = 0.0
     mask = _as_matrix(exclude, train, "exclude")
+    allowed = _candidate_items(candidates, test)
 
     rel = test.matrix.copy()
     if relevance_threshold is not None:
@@ -174,6 +199,7 @@ def evaluate(model: Recommender, train: Dataset, test: Dataset, k: int | Iterabl
 
     start = time.perf_counter()
     cols, vals = model.recommend_rows(rows, kmax, exclude_seen=mask if mask is not None else False,
+                                      candidate_mask=allowed,
                                       chunk_size=chunk_size or default_chunk_size(model.n_items_),
                                       show_progress=show_progress)
     score_seconds = time.perf_counter() - start

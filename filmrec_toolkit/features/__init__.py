@@ -2,6 +2,7 @@
 
 from .baselines import GenreEncoder, TfidfEncoder
 from .cache import EmbeddingCache, text_sha256
+from .combine import MetadataEncoder, concat_embeddings, item_metadata_features
 from .documents import DEFAULT_FIELDS, build_item_documents
 from .embeddings import ItemEmbeddings, l2_normalize
 from .encoder import PRESETS, TextEncoder, convert_smollm2, default_model_path, fingerprint_model, pool_hidden_states
@@ -12,6 +13,7 @@ from .similar import resolve_item, similar_items
 
 __all__ = [
     "DEFAULT_FIELDS", "PRESETS", "EmbeddingCache", "EmbeddingPostprocessor", "GenreEncoder", "ItemEmbeddings",
+    "MetadataEncoder", "concat_embeddings", "item_metadata_features",
     "TextEncoder", "TfidfEncoder", "attach_overviews", "build_item_documents", "convert_smollm2",
     "default_model_path", "embed_items", "fingerprint_model", "l2_normalize", "load_tmdb_overviews",
     "normalize_title", "overview_coverage", "pool_hidden_states", "resolve_item", "similar_items", "text_sha256",

@@ -12,6 +12,7 @@ from .audience import (
 from .base import Recommender, default_chunk_size, topk_frame
 from .cold_start import recommend_for_profile, resolve_items
 from .content import ContentRecommender
+from .content_to_cf import ContentToCF
 from .ease import EASE
 from .explain import Explanation, explain
 from .hybrid import ContentAwareHybrid, Hybrid, normalize_scores
@@ -21,7 +22,7 @@ from .popularity import Popularity
 
 __all__ = [
     "Recommender", "default_chunk_size", "topk_frame",
-    "ContentRecommender", "Popularity", "ItemKNN", "item_cosine_neighbors", "EASE", "ALS", "BPR",
+    "ContentRecommender", "ContentToCF", "Popularity", "ItemKNN", "item_cosine_neighbors", "EASE", "ALS", "BPR",
     "Hybrid", "ContentAwareHybrid", "normalize_scores",
     "recommend_for_profile", "resolve_items", "Explanation", "explain",
     "AudienceResult", "AudienceRecall", "UserActivity", "audience_for", "audience_recall_lift", "audience_sentence",
