@@ -42,10 +42,9 @@ def build_models(items_ds, seed: int) -> dict:
     """Unfitted models of the table, in row order."""
     lm = ft.embed_items(items_ds, encoder=ft.TextEncoder(), cache=ft.EmbeddingCache())
     genres = ft.embed_items(items_ds, encoder=ft.GenreEncoder())
-    genres_year = ft.combine_features(genres, ft.year_features(items_ds))
     return {
         "ContentToCF (default, MiniLM)": ft.ContentToCF(lm, random_state=seed),
-        "ContentToCF (genres+year)": ft.ContentToCF(genres_year, random_state=seed),
+        "ContentToCF (genres+year)": ft.ContentToCF(None, metadata=("genres", "year"), random_state=seed),
         "Content cosine (MiniLM)": ft.ContentRecommender(lm),
         "Content cosine (genres)": ft.ContentRecommender(genres),
         "User activity": ft.UserActivity(),

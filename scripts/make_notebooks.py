@@ -339,7 +339,8 @@ NB02 = dict(
         of the films are held out with all their ratings (`cold_item_split`), a `ContentToCF`
         model learns on the other films how film text maps to the taste space of a
         collaborative-filtering model, and the held-out films with a TMDB overview and the most
-        viewers play the new titles: the model sees only their overview.
+        viewers play the new titles: the model sees only their overview, genres and year (what
+        a studio knows before release), never a rating of them.
         """),
         code("""
         train_c, test_c = ft.cold_item_split(ds, item_share=0.2, random_state=seed)
@@ -349,7 +350,8 @@ NB02 = dict(
         has_overview = catalogue["overview"].astype(str).str.len().gt(40) & catalogue["overview"].notna()
         new_ids = viewers[has_overview.reindex(viewers.index).to_numpy() & (viewers > 0).to_numpy()] \
             .sort_values(ascending=False, kind="mergesort").head(audience_films).index
-        new_films = catalogue.loc[new_ids, ["title", "overview"]].assign(**{"viewers (held out)": viewers[new_ids]})
+        new_films = catalogue.loc[new_ids, ["title", "genres", "year", "overview"]] \
+            .assign(**{"viewers (held out)": viewers[new_ids]})
         new_films.assign(overview=new_films["overview"].str.slice(0, 150) + "...")
         """),
         md("""
@@ -364,8 +366,9 @@ NB02 = dict(
         code("""
         results["audience"] = {}
         for item_id, film in new_films.iterrows():
-            aud = ft.audience_for(audience_model, text=film["overview"], name=f"{film['title']} (overview only)",
-                                  labels=seg, descriptions=description, top_share=audience_share, encoder=encoder)
+            aud = ft.audience_for(audience_model, text=film["overview"], metadata=film[["genres", "year"]].to_dict(),
+                                  name=film["title"], labels=seg, descriptions=description,
+                                  top_share=audience_share, encoder=encoder)
             truth = aud.recall(test_c.ratings.loc[test_c.ratings["item_id"] == item_id, "user_id"])
             display(HTML(f"<h3>{film['title']}</h3>"), aud)
             print(f"Real viewers in the predicted audience: {int(truth['hits'])} of {int(truth['n_raters'])} "

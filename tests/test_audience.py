@@ -288,3 +288,16 @@ def test_compare_audience_recall_verdicts():
     assert table.loc["same", "verdict"].startswith("No significant difference between same and good")
     with pytest.raises(ValueError, match="baseline='x' is not one of"):
         compare_audience_recall({"good": good, "low": low}, baseline="x")
+
+
+def test_content_to_cf_audience_with_metadata(data):
+    """ContentToCF joins text vectors with genres: a text-only film needs its genres (metadata=)."""
+    _, train, test, emb, labels = data
+    cf = ft.ContentToCF(emb, metadata=("genres",), factors=3, alpha=1.0, random_state=0).fit(train)
+    res = audience_for(cf, text="a horror film", metadata={"genres": ["Horror"]}, labels=labels, top_share=1 / 3,
+                       encoder=AxisEncoder())
+    assert set(res.users["segment"]) == {1}
+    with pytest.raises(ValueError, match="metadata has 2 rows"):
+        audience_for(cf, text="a horror film", metadata=pd.DataFrame({"genres": [["Horror"]] * 2}),
+                     encoder=AxisEncoder())
+    assert audience_recall_lift(cf, train, test, top_share=1 / 3).mean_lift == pytest.approx(3.0)

@@ -243,7 +243,8 @@ def audience_sentence(film: str, segments: pd.DataFrame, n_top: int, n_candidate
 
 
 # ------------------------------------------------------------------ public API
-def audience_for(model, text: str | None = None, item=None, *, features=None, name: str | None = None, labels=None,
+def audience_for(model, text: str | None = None, item=None, *, features=None, metadata=None,
+                 name: str | None = None, labels=None,
                  descriptions: pd.DataFrame | None = None, top_share: float = 0.05, encoder=None,
                  exclude_raters: bool = True, random_state=0, alpha: float = 0.05) -> AudienceResult:
     """The users most likely to watch a film, and the audience segments they come from.
@@ -256,13 +257,17 @@ def audience_for(model, text: str | None = None, item=None, *, features=None, na
     model : fitted Recommender
         Catalogue films: any recommender (``model.score(users)[:, item]``). New films
         (``text``/``features``): a model with ``score_new_items(features, users=None)``,
-        e.g. :class:`~filmrec_toolkit.ContentRecommender` or ``ContentToCF``.
+        e.g. :class:`~filmrec_toolkit.ContentRecommender` or :class:`~filmrec_toolkit.ContentToCF`.
     text : str, optional
         The new film's description, encoded with ``encoder.transform([text])``.
     item : item id or title, optional
     features : array (d,) or (1, d), optional
         The new film's features, for models fitted on features no text encoder produces
         alone (e.g. text vectors concatenated with genres and year).
+    metadata : dict or one-row DataFrame, optional
+        What else is known about the new film (e.g. ``{"genres": ["Drama"], "year": 1998}``),
+        passed as ``items=`` to ``model.score_new_items`` for models that join text
+        features with catalogue metadata (``ContentToCF``'s default).
     name : str, optional
         How the film is named in the result (default: its title, or the start of ``text``).
     labels : array (n_users,) or SegmentResult, optional
@@ -336,7 +341,13 @@ def audience_for(model, text: str | None = None, item=None, *, features=None, na
         if features.ndim == 2 and features.shape[0] != 1:
             raise ValueError(f"features has {features.shape[0]} rows; give the vector of one film, shape (d,) or "
                              "(1, d).")
-        scores = np.asarray(model.score_new_items(features.reshape(1, -1)), dtype=np.float32)[:, 0]
+        kwargs = {}
+        if metadata is not None:
+            kwargs["items"] = pd.DataFrame([metadata]) if isinstance(metadata, dict) else pd.DataFrame(metadata)
+            if len(kwargs["items"]) != 1:
+                raise ValueError(f"metadata has {len(kwargs['items'])} rows; give the one new film's fields, e.g. "
+                                 "metadata={'genres': ['Drama'], 'year': 1998}.")
+        scores = np.asarray(model.score_new_items(features.reshape(1, -1), **kwargs), dtype=np.float32)[:, 0]
     n_cand = int(candidates.sum())
     if n_cand == 0:
         raise ValueError("every user already rated this film; there is no one left to rank "
