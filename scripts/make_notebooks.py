@@ -338,8 +338,8 @@ NB02 = dict(
         A film that nobody has rated yet has only its description. To test this honestly, 20 %
         of the films are held out with all their ratings (`cold_item_split`), a `ContentToCF`
         model learns on the other films how film text maps to the taste space of a
-        collaborative-filtering model, and the held-out films with a TMDB overview and the most
-        viewers play the new titles: the model sees only their overview, genres and year (what
+        collaborative-filtering model, and the most-watched held-out films with a TMDB overview
+        among those seen by 2-10 % of users play the new titles: the model sees only their overview, genres and year (what
         a studio knows before release), never a rating of them.
         """),
         code("""
@@ -348,8 +348,10 @@ NB02 = dict(
         catalogue = items_ds.items.set_index("item_id")
         viewers = pd.Series(test_c.item_counts(), index=ds.item_ids, name="viewers (held out)")
         has_overview = catalogue["overview"].astype(str).str.len().gt(40) & catalogue["overview"].notna()
-        new_ids = viewers[has_overview.reindex(viewers.index).to_numpy() & (viewers > 0).to_numpy()] \
-            .sort_values(ascending=False, kind="mergesort").head(audience_films).index
+        # films seen by 2-10 % of users: a blockbuster seen by more users than the audience holds cannot be
+        # found in full by any top-5 % audience, which would make the check below say little
+        mid = viewers.between(0.02 * ds.n_users, 0.10 * ds.n_users) & has_overview.reindex(viewers.index).to_numpy()
+        new_ids = viewers[mid].sort_values(ascending=False, kind="mergesort").head(audience_films).index
         new_films = catalogue.loc[new_ids, ["title", "genres", "year", "overview"]] \
             .assign(**{"viewers (held out)": viewers[new_ids]})
         new_films.assign(overview=new_films["overview"].str.slice(0, 150) + "...")
@@ -372,11 +374,13 @@ NB02 = dict(
             truth = aud.recall(test_c.ratings.loc[test_c.ratings["item_id"] == item_id, "user_id"])
             display(HTML(f"<h3>{film['title']}</h3>"), aud)
             print(f"Real viewers in the predicted audience: {int(truth['hits'])} of {int(truth['n_raters'])} "
-                  f"(recall {truth['recall']:.0%}, lift ×{truth['lift']:.1f} over a random audience)")
+                  f"(recall {truth['recall']:.0%}, lift ×{truth['lift']:.1f} over a random audience); "
+                  f"{truth['precision']:.0%} of the audience watched it (a random audience: {truth['base_rate']:.0%})")
             top = aud.segments.iloc[0]
             results["audience"][film["title"]] = {
                 "top_segment": str(top["description"]), "top_segment_lift": float(top["lift"]),
-                "n_audience": aud.n_top, "recall_lift": float(truth["lift"]), "sentence": aud.sentence}
+                "n_audience": aud.n_top, "recall_lift": float(truth["lift"]), "precision": float(truth["precision"]),
+                "base_rate": float(truth["base_rate"]), "sentence": aud.sentence}
         """),
         md("""
         ### How good are such audiences? Every held-out film
@@ -401,12 +405,14 @@ NB02 = dict(
         recall_table
         """),
         md("""
-        The same panel lives in the `SegmentExplorer` (notebook 05): pass `model=` and type a
-        description into "new film".
+        The same panel lives in the `SegmentExplorer`: pass `model=`, pick the film's genres and
+        year, and type its description into "new film" (or name a catalogue film).
         """),
         code("""
         explorer = ft.SegmentExplorer(ds, seg.labels, description, min_size=min_audience, model=audience_model,
                                       encoder=encoder, top_share=audience_share)
+        explorer.new_genres.value = tuple(new_films["genres"].iloc[0])
+        explorer.new_year.value = int(new_films["year"].iloc[0])
         explorer.new_film.value = new_films["overview"].iloc[0]
         results["explorer_audience_error"] = explorer.error.value
         explorer

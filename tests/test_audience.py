@@ -123,9 +123,11 @@ def test_planted_text_film_audience_is_exactly_its_segment(model, data):
     from math import comb
 
     assert seg.loc[1, "p_value"] == pytest.approx(1 / comb(60, 20), rel=1e-6)
-    assert "over-represents segment 1 (Horror) ×3.00, 100% of the audience vs 33% of users" in res.sentence
+    assert "over-represents segment 1 (Horror) ×3.00, 100% of the audience vs 33% of users (×3.00 vs a typical " \
+        "film's audience)" in res.sentence
     truth = res.recall(list(range(PER_SEG, 2 * PER_SEG)) + [0, 0])  # 21 distinct viewers, 20 in the audience
     assert truth["n_raters"] == 21 and truth["hits"] == 20 and truth["lift"] == pytest.approx(20 / 21 * 3)
+    assert truth["precision"] == 1.0 and truth["base_rate"] == pytest.approx(21 / 60)
     html = res._repr_html_()
     assert "Audience for" in html and "×3.00" in html and "Most likely viewers" in html
 
@@ -163,6 +165,8 @@ def test_audience_for_bad_input(model, data):
         audience_for(model, item="No Such Film")
     with pytest.raises(TypeError, match="cannot score a film it has never seen"):
         audience_for(Popularity().fit(model.train_), text="a comedy", encoder=AxisEncoder(), labels=labels)
+    with pytest.raises(ValueError, match="score_new_items uses the text features only; drop metadata="):
+        audience_for(model, text="a comedy", metadata={"genres": ["Comedy"]}, encoder=AxisEncoder())
     with pytest.raises(ValueError, match="non-empty description"):
         audience_for(model, text="  ", encoder=AxisEncoder())
 
@@ -253,6 +257,12 @@ def test_segment_explorer_finds_a_new_films_audience(model, data):
     assert ex.error.value == "" and "Comedy film 2 (2000)" in ex.audience.value
     ex.catalogue_film.value = "no such film"  # a bad title is shown in the error area, not raised
     assert "neither an item id nor a title" in ex.error.value
+    # ContentToCF joins genres: the explorer passes the "its genres" / "its year" controls
+    cf = ft.ContentToCF(data[3], metadata=("genres",), factors=3, alpha=1.0, random_state=0).fit(train)
+    ex2 = SegmentExplorer(train, labels, segments, min_size=5, model=cf, encoder=AxisEncoder(), top_share=1 / 3)
+    ex2.new_genres.value = ("Western",)
+    ex2.new_film.value = "a western"
+    assert ex2.error.value == "" and "over-represents segment 2 (Western)" in ex2.audience.value
     bare = SegmentExplorer(train, labels, segments, min_size=5)
     bare.new_film.value = "a western"
     assert "built without model=" in bare.error.value

@@ -12,6 +12,7 @@ divided by ``top_share`` (1 = a random audience, ``1 / top_share`` = every rater
 from __future__ import annotations
 
 import html
+import inspect
 import logging
 import numbers
 from dataclasses import dataclass, field
@@ -160,7 +161,10 @@ class AudienceResult:
         Returns ``n_raters`` (those among the ranked users), ``hits``, ``recall = hits /
         n_raters`` and ``lift = recall / (n_top / n_candidates)`` (1 = a random audience of
         this size, ``n_candidates / n_top`` = every viewer found), as in
-        :func:`audience_recall_lift`.
+        :func:`audience_recall_lift`; and ``precision = hits / n_top`` beside ``base_rate =
+        n_raters / n_candidates`` (the precision of a random audience). A film seen by more
+        users than the audience holds cannot reach full recall (its lift is at most
+        ``n_candidates / n_raters``); precision is the fairer reading then.
         """
         raters = pd.unique(np.atleast_1d(np.asarray(raters)))
         excluded = set(self.meta.get("excluded_ids", ()))
@@ -168,7 +172,8 @@ class AudienceResult:
         hits = int(np.isin(raters, self.users[USER_COL].to_numpy()).sum())
         recall = hits / len(raters) if len(raters) else np.nan
         return pd.Series({"n_raters": len(raters), "hits": hits, "recall": recall,
-                          "lift": recall / (self.n_top / self.n_candidates)})
+                          "lift": recall / (self.n_top / self.n_candidates), "precision": hits / self.n_top,
+                          "base_rate": len(raters) / self.n_candidates})
 
     def __repr__(self) -> str:
         return (f"AudienceResult({self.film!r}, top {self.n_top} of {self.n_candidates} users, "
@@ -227,7 +232,9 @@ def audience_sentence(film: str, segments: pd.DataFrame, n_top: int, n_candidate
     """One sentence on who the audience is, computed from :attr:`AudienceResult.segments`.
 
     Segments are named as over-represented only when their Holm-adjusted one-sided
-    p-value is below ``alpha``; otherwise the sentence says no segment stands out.
+    p-value is below ``alpha``; otherwise the sentence says no segment stands out. Each
+    named segment also gets its ``typical_lift`` (share vs its share of all ratings), which
+    separates a film-specific draw from "heavy raters are in every audience".
     """
     share = n_top / max(n_candidates, 1)
     start = f"The predicted audience of {film} (top {share:.0%}: {n_top} of {n_candidates} users)"
@@ -238,7 +245,10 @@ def audience_sentence(film: str, segments: pd.DataFrame, n_top: int, n_candidate
         return start + (f" matches the population: no segment is over-represented beyond chance "
                         f"(Holm-adjusted p >= {alpha:g}).")
     parts = [f"segment {r.segment} ({r.description}) ×{r.lift:.2f}, {r.share:.0%} of the audience vs "
-             f"{r.population_share:.0%} of users" for r in sig.itertuples()]
+             f"{r.population_share:.0%} of users"
+             + (f" (×{r.typical_lift:.2f} vs a typical film's audience)"
+                if "typical_lift" in segments.columns and np.isfinite(r.typical_lift) else "")
+             for r in sig.itertuples()]
     return start + " over-represents " + "; ".join(parts) + f" (Holm-adjusted p < {alpha:g})."
 
 
@@ -343,6 +353,9 @@ def audience_for(model, text: str | None = None, item=None, *, features=None, me
                              "(1, d).")
         kwargs = {}
         if metadata is not None:
+            if "items" not in inspect.signature(model.score_new_items).parameters:
+                raise ValueError(f"metadata= was given but {type(model).__name__}.score_new_items uses the text "
+                                 "features only; drop metadata= (or use ContentToCF, which joins genres and year).")
             kwargs["items"] = pd.DataFrame([metadata]) if isinstance(metadata, dict) else pd.DataFrame(metadata)
             if len(kwargs["items"]) != 1:
                 raise ValueError(f"metadata has {len(kwargs['items'])} rows; give the one new film's fields, e.g. "

@@ -45,7 +45,8 @@ class SegmentExplorer(InspectorBase):
 
     Attributes
     ----------
-    segment, include_ids, new_film, catalogue_film : the controls (set ``.value`` from code or tests).
+    segment, include_ids, new_film, new_genres, new_year, catalogue_film : the controls (set ``.value``
+        from code or tests; genres and year are shown when the model uses them).
     description, composition, films, export, audience, error : ipywidgets.HTML panes.
     audience_ : AudienceResult or None
         The last computed audience.
@@ -73,13 +74,20 @@ class SegmentExplorer(InspectorBase):
         self.export = W.HTML()
         self.new_film = W.Textarea(description="new film", placeholder="describe a new film: its plot, genre, tone",
                                    continuous_update=False, layout=W.Layout(width="70%", height="70px"))
+        genres = sorted({g for gs in self.dataset.items.get("genres", pd.Series(dtype=object))
+                         if isinstance(gs, (list, tuple, np.ndarray)) for g in gs})
+        years = pd.to_numeric(self.dataset.items.get("year", pd.Series(dtype=float)), errors="coerce").dropna()
+        self.new_genres = W.SelectMultiple(description="its genres", options=genres, rows=min(6, max(1, len(genres))))
+        self.new_year = W.BoundedIntText(description="its year", min=1800, max=2100,
+                                         value=int(years.median()) if len(years) else 2000)
         self.catalogue_film = W.Text(description="or a film", placeholder="title or item id from the catalogue",
                                      continuous_update=False, layout=W.Layout(width="70%"))
         self.audience = W.HTML()
         panel = [] if model is None else [
             W.HTML(f"<h4 style='margin:4px 0'>Audience for a film (top {top_share:.0%} of users by "
                    f"{getattr(model, 'name', type(model).__name__)})</h4>"),
-            self.new_film, self.catalogue_film, self.audience]
+            self.new_film, *([W.HBox([self.new_genres, self.new_year])] if self._uses_metadata() else []),
+            self.catalogue_film, self.audience]
         self.root = W.VBox([
             W.HBox([self.segment, self.include_ids]), self.error,
             W.HBox([W.VBox([self.description], layout=W.Layout(width="45%")),
@@ -89,6 +97,8 @@ class SegmentExplorer(InspectorBase):
         self._observe(self.segment, self._on_segment, "describing the segment")
         self._observe(self.include_ids, self._on_export, "exporting the audience")
         self._observe(self.new_film, self._on_new_film, "finding the new film's audience")
+        self._observe(self.new_genres, self._on_new_film, "finding the new film's audience")
+        self._observe(self.new_year, self._on_new_film, "finding the new film's audience")
         self._observe(self.catalogue_film, self._on_catalogue_film, "finding the film's audience")
         self._guarded(self._on_segment, "describing the segment")()
 
@@ -130,15 +140,31 @@ class SegmentExplorer(InspectorBase):
         return export_audience(self.labels, label, min_size=self.min_size, include_ids=self.include_ids.value,
                                dataset=self.dataset)
 
+    def _uses_metadata(self) -> bool:
+        """Whether the model joins text with genres/year for new films (ContentToCF's default)."""
+        import inspect
+
+        fn = getattr(self.model, "score_new_items", None)
+        if fn is None or "items" not in inspect.signature(fn).parameters:
+            return False
+        return getattr(self.model, "metadata_encoder_", None) is not None
+
     def audience_for(self, text: str | None = None, item=None):
-        """:func:`~filmrec_toolkit.audience_for` with this explorer's model, labels and descriptions."""
+        """:func:`~filmrec_toolkit.audience_for` with this explorer's model, labels and descriptions.
+
+        For a new film, the "its genres" / "its year" controls are passed as ``metadata``
+        when the model uses them.
+        """
         from ..recommenders.audience import audience_for
 
         if self.model is None:
             raise ValueError("SegmentExplorer was built without model=; pass a fitted recommender "
-                             "(e.g. model=ft.ContentRecommender(embeddings).fit(train)) to find a film's audience.")
-        return audience_for(self.model, text=text, item=item, labels=self.labels, descriptions=self.segments,
-                            top_share=self.top_share, encoder=self.encoder)
+                             "(e.g. model=ft.ContentToCF(embeddings).fit(train)) to find a film's audience.")
+        metadata = None
+        if text is not None and self._uses_metadata():
+            metadata = {"genres": list(self.new_genres.value), "year": int(self.new_year.value)}
+        return audience_for(self.model, text=text, item=item, metadata=metadata, labels=self.labels,
+                            descriptions=self.segments, top_share=self.top_share, encoder=self.encoder)
 
     # ---------------------------------------------------------------- callbacks
     def _show_audience(self, result) -> None:
