@@ -356,7 +356,9 @@ class ContentToCF(Recommender):
         matrix = features.matrix if isinstance(features, ItemEmbeddings) else np.asarray(features, dtype=np.float64)
         if matrix.ndim != 2:
             raise ValueError(f"features must be 2-D (n_new, d), got shape {matrix.shape}.")
-        if matrix.shape[1] == dim:
+        if self.metadata_encoder_ is None and matrix.shape[1] == dim:
+            return self._join(matrix, [])
+        if matrix.shape[1] == dim:  # already joined with the metadata (e.g. rows of features_)
             return matrix.astype(np.float64)
         text_dim = None if self.embeddings is None else self.embeddings.dim
         if text_dim is None or matrix.shape[1] != text_dim:
