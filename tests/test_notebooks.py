@@ -107,6 +107,11 @@ def test_02_user_profiles_and_segments(tmp_path):
     assert len(set(r["segment_labels"])) > 1
     assert r["privacy_guard_refused"] is True
     assert 0.0 < r["multi_interest_share"] <= 1.0
+    assert len(r["audience"]) == 3  # three held-out films, audience predicted from the overview alone
+    assert all(a["n_audience"] == 47 and a["top_segment_lift"] >= 1.0 for a in r["audience"].values())
+    lifts = r["audience_recall_lift"]
+    assert lifts["User activity"] > 2.0 and lifts["ContentToCF (LM)"] > lifts["Content cosine (LM)"]
+    assert r["explorer_audience_error"] == ""
 
 
 @pytest.mark.slow

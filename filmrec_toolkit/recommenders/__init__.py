@@ -1,5 +1,14 @@
 """Recommenders sharing one interface (fit / score / recommend), cold start and explanations."""
 
+from .audience import (
+    AudienceRecall,
+    AudienceResult,
+    UserActivity,
+    audience_for,
+    audience_recall_lift,
+    audience_sentence,
+    compare_audience_recall,
+)
 from .base import Recommender, count_differing_lists, default_chunk_size, topk_frame
 from .cold_start import (
     genre_precision,
@@ -25,4 +34,6 @@ __all__ = [
     "Hybrid", "ContentAwareHybrid", "normalize_scores", "tune_blend",
     "recommend_for_profile", "resolve_items", "Explanation", "explain",
     "genre_precision", "load_wish_queries", "wish_genre_precision", "wish_query",
+    "AudienceResult", "AudienceRecall", "UserActivity", "audience_for", "audience_recall_lift", "audience_sentence",
+    "compare_audience_recall",
 ]
