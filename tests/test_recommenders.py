@@ -96,6 +96,36 @@ class TestHybrid(RecommenderMixin):
         return Hybrid([EASE(l2=5.0), ContentRecommender(block_embeddings(ds))], weights=[0.7, 0.3])
 
 
+class TestContentToCF(RecommenderMixin):
+    def make(self, ds):
+        from filmrec_toolkit import ContentToCF
+
+        return ContentToCF(block_embeddings(ds), metadata=("genres",), factors=2)
+
+
+class TestContentToCFMetadataOnly(RecommenderMixin):
+    def make(self, ds):
+        from filmrec_toolkit import ContentToCF
+
+        return ContentToCF(None, metadata=("genres",), factors=2)
+
+
+class TestEASESide(RecommenderMixin):
+    def make(self, ds):
+        from filmrec_toolkit import EASESide
+
+        return EASESide(block_embeddings(ds), l2=5.0, side_weight=2.0)
+
+
+class TestUserActivity(RecommenderMixin):
+    known_answer = False  # ranks films by who rates most: no personal taste to find
+
+    def make(self, ds):
+        from filmrec_toolkit import UserActivity
+
+        return UserActivity()
+
+
 class TestContentAwareHybrid(RecommenderMixin):
     def make(self, ds):
         return ContentAwareHybrid(EASE(l2=5.0), ContentRecommender(block_embeddings(ds)), shrink=2.0)
