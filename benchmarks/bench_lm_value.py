@@ -204,6 +204,8 @@ def main(argv=None) -> int:
     parser.add_argument("--no-cold", action="store_true", help="skip the cold-item column")
     parser.add_argument("--small-grids", action="store_true", help="the --quick grids on any dataset")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-overviews", action="store_true",
+                        help="do not attach the offline TMDB plot overviews (the README pipeline attaches them)")
     parser.add_argument("--no-warm", action="store_true", help="do not run benchmarks/bench_lm_warm.py")
     parser.add_argument("--out", default=str(Path("reports") / "bench_lm_value.json"))
     args = parser.parse_args(argv)
@@ -213,6 +215,8 @@ def main(argv=None) -> int:
     results = []
     for name in datasets:
         ds = ft.load_movielens(name)
+        if not args.no_overviews:
+            ds = ft.attach_overviews(ds)  # as the README pipeline does: plots where the offline pack has them
         smol = not (args.quick or args.no_smollm2) and (args.smollm2_datasets is None or name in args.smollm2_datasets)
         results.append(run_dataset(ds, feature_sets(ds, smol), grids, tuple(args.n_given), args.seed,
                                    cold=not args.no_cold))

@@ -327,16 +327,18 @@ NB02 = dict(
         description
         """),
         md("""
-        ## 6. Demographic lift and genre lift of the largest segment
+        ## 6. Genre lift of every segment, and the demographics of the largest
 
-        Lift 1 means "as in the whole population"; the bars show what makes this audience
-        different.
+        Lift ×1 means "as in the whole population". The heat map uses a diverging scale centred
+        on ×1 (blue over-, red under-represented); lifts whose per-user test is not significant
+        are greyed.
         """),
         code("""
+        fig = ft.plot_segment_lifts(description.attrs["genre_lift"], names=description["label"].to_dict(),
+                                    p_values=description.attrs.get("genre_p"))
+        plt.show()
         largest = int(np.argmax(seg.sizes))
-        fig, axes = plt.subplots(1, 2, figsize=(13, 4))
-        ft.plot_genre_lift(description.attrs["genre_lift"], largest, ax=axes[0])
-        ft.plot_demographics(description.attrs["compositions"]["age_group"], largest, ax=axes[1])
+        ft.plot_demographics(description.attrs["compositions"]["age_group"], largest)
         plt.show()
         """),
         md("## 7. The user map, coloured by segment"),
@@ -670,6 +672,7 @@ NB03 = dict(
         cold_cmp = ft.compare_models(cold_per_user, metric=f"ndcg@{k}", baseline="ContentToCF (LM+genres+year)")
         cold_sentences = ft.describe_comparison(cold_cmp)
         results["cold_items_sentences"] = cold_sentences
+        results["lm_findings"] = [f"Item cold start ({dataset}, 20 % of films held out): {s}" for s in cold_sentences]
         for sentence in cold_sentences:
             print(sentence)
         """),
@@ -686,7 +689,7 @@ NB04 = dict(
     and diverse their lists are, whether they keep each user's genre mix (calibration), what MMR
     and calibrated re-ranking trade for diversity and calibration, whom the models serve worse
     (user groups, with bootstrap CIs and p-values), which films they bury (exposure by
-    popularity tier), and the published fairness finding reproduced. It ends with what an
+    popularity tier), and whether the published fairness finding reproduces. It ends with what an
     auditor should conclude, and writes the whole audit as one static HTML page.
     """,
     parameters="""
@@ -788,7 +791,7 @@ NB04 = dict(
         exposure.round(4)
         """),
         md("""
-        ## 8. The published fairness finding, reproduced
+        ## 8. The published fairness finding: does it reproduce here?
 
         Boratto et al. (ECIR 2022), ml-1m: per-user temporal 70/10/20 split, models refitted on
         train + validation, NDCG@10 on the newest 20 %. They found men and users under 35 better
