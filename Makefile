@@ -83,6 +83,7 @@ endif
 
 reproduce: install
 	$(BIN)/python benchmarks/reproduce_published.py
+	$(BIN)/python benchmarks/bench_lm_value.py
 
 clean:
 	rm -rf reports .pytest_cache

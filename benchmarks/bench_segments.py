@@ -1,8 +1,9 @@
-"""Issue 5 closing-note numbers on ml-1m with MiniLM embeddings (run from /work/main)."""
+"""Issue 5 closing-note numbers on ml-1m with MiniLM embeddings (run from the repository root; figures go to reports/bench_segments/)."""
 
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import pandas as pd
 
@@ -88,8 +89,10 @@ if "--plots" in sys.argv:
         plot_user_map,
     )
 
-    plot_item_map(ci, ds, label=10).savefig("/tmp/item_map.png", dpi=80)
-    plot_user_map(cu, res8, names=t8["label"].to_dict()).savefig("/tmp/user_map.png", dpi=80)
-    plot_silhouette(res).savefig("/tmp/silhouette.png", dpi=80)
-    plot_genre_lift(t8.attrs["genre_lift"], 6).savefig("/tmp/genre_lift.png", dpi=80)
-    plot_demographics(t8.attrs["compositions"]["age_group"], 6).savefig("/tmp/demo.png", dpi=80)
+    OUT = Path("reports") / "bench_segments"
+    OUT.mkdir(parents=True, exist_ok=True)
+    plot_item_map(ci, ds, label=10).savefig(OUT / "item_map.png", dpi=80)
+    plot_user_map(cu, res8, names=t8["label"].to_dict()).savefig(OUT / "user_map.png", dpi=80)
+    plot_silhouette(res).savefig(OUT / "silhouette.png", dpi=80)
+    plot_genre_lift(t8.attrs["genre_lift"], 6).savefig(OUT / "genre_lift.png", dpi=80)
+    plot_demographics(t8.attrs["compositions"]["age_group"], 6).savefig(OUT / "demo.png", dpi=80)

@@ -1,6 +1,6 @@
 """Reproduce Boratto et al. (ECIR 2022): men and users under 35 are better served on ml-1m.
 
-Protocol (PROTOCOLS.md, "User-group fairness, ml-1m"):
+Protocol (docs/protocols.md, "User-group fairness, ml-1m"):
 - per-user temporal split 70/10/20 (``temporal_split(ds, (0.7, 0.1, 0.2))``; timestamp
   ties broken by item row, then input row);
 - hyper-parameters chosen by mean NDCG@10 on valid (models fitted on train, train items
@@ -125,7 +125,7 @@ def main() -> None:
         def hybrid(w):
             return ft.Hybrid([ease_f(**ease_p), cont_f(**cont_p)], weights=(1.0, w))
 
-        best, score, log = tune("Hybrid", hybrid, [{"w": w} for w in (0.1, 0.3, 1.0)], train, valid)
+        best, score, log = tune("Hybrid", hybrid, [{"w": w} for w in (0.0, 0.1, 0.3, 1.0)], train, valid)
         tune_log += log
         chosen["Hybrid (EASE+MiniLM)"] = (hybrid, best)
         tune_log.append(f"  -> Hybrid: {best} (valid NDCG@10 {score:.4f})")

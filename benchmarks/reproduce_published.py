@@ -1,6 +1,6 @@
 """Our numbers beside published tables, under the same protocols (``make reproduce``).
 
-Protocols (see ``/work/shared/PROTOCOLS.md`` and ``filmrec_toolkit.datasets.splits``):
+Protocols (see ``docs/protocols.md`` and ``filmrec_toolkit.datasets.splits``):
 
 * **MSR Recommenders, ml-100k**: ``stratified_split(ds, 0.75, random_state=42)``; every
   test rating relevant; top-10 over all items not seen in train; P, R, NDCG, MAP
@@ -22,7 +22,7 @@ Selection criterion: NDCG@10 on validation. Grids (every value tried, nothing ch
 * Content (MiniLM on title + genres, MiniLM on title + genres + TMDB plot, TF-IDF on the
   same plot documents, genre multi-hot): profiler ∈ {"mean", "rating_weighted"}
 * ContentAwareHybrid(EASE*, Content[MiniLM+plot]*): content_weight ∈ {0, 0.05, 0.1, 0.2}
-  × shrink ∈ {0, 5, 20, 50}  (* = the chosen configurations, reused)
+  × tail_weight ∈ {0, 0.5, 1, 2}, shrink 10  (* = the chosen configurations, reused)
 * Hybrid(EASE*, ItemKNN*, ALS*): weights (1, a, b), a, b ∈ {0, 0.25, 0.5}
 
 Usage::
@@ -188,7 +188,8 @@ def run_protocol(proto: Protocol, ds, grids, lm: bool, models: list[str]) -> pd.
         if proto.refit_for_test:  # the final fits are on the full train; selection needs tune_train fits
             ease_t = ft.EASE(**ease_p).fit(proto.tune_train)
             cont_t = ft.ContentRecommender(emb, ft.UserProfiler(cont_p["profiler"])).fit(proto.tune_train)
-        grid = [dict(content_weight=w, shrink=s) for w in (0.0, 0.05, 0.1, 0.2) for s in (0, 5, 20, 50)]
+        grid = [dict(content_weight=w, tail_weight=t, shrink=10.0) for w in (0.0, 0.05, 0.1, 0.2)
+                for t in (0.0, 0.5, 1.0, 2.0)]
         params, _, secs, val = proto.select(f"ContentAwareHybrid[EASE+{kind}]", lambda p: ft.ContentAwareHybrid(
             ease_t, cont_t, refit=False, **p), grid)
         members = [chosen["EASE"][1], content_models[kind][1]]  # final fits on the protocol's train

@@ -17,9 +17,10 @@ from .audit import *  # noqa: F401,F403  (binds ft.audit to the audit() function
 from .audit import __all__ as _audit_all
 from .datasets import *  # noqa: F401,F403
 from .evaluation import *  # noqa: F401,F403
-from .exceptions import ChecksumError, NotFittedError, UnknownIdError  # noqa: F401 (public)
+from .exceptions import ChecksumError, NotFittedError, UnknownIdError, UnsafeFileError  # noqa: F401 (public)
 from .features import *  # noqa: F401,F403
 from .metrics import *  # noqa: F401,F403
+from .persistence import load, save  # noqa: F401 (public)
 from .plots import *  # noqa: F401,F403
 from .profiles import *  # noqa: F401,F403
 from .recommenders import *  # noqa: F401,F403
@@ -30,10 +31,11 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 _LAZY = {"widgets": ("UserInspector", "SegmentExplorer"),
          "scale": ("embed_items_distributed", "recommend_distributed", "evaluate_distributed",
-                   "local_client")}
+                   "local_client"),
+         "testing": ()}
 
 __all__ = sorted({
-    "ChecksumError", "NotFittedError", "UnknownIdError", "clone", "torch_topk",
+    "ChecksumError", "NotFittedError", "UnknownIdError", "UnsafeFileError", "clone", "torch_topk", "save", "load",
     *_audit_all, *datasets.__all__, *evaluation.__all__, *features.__all__, *metrics.__all__, *plots.__all__,
     *profiles.__all__, *recommenders.__all__, *(n for names in _LAZY.values() for n in names),
 })

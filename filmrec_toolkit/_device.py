@@ -98,7 +98,9 @@ def _mask_rows(scores, exclude: sp.csr_matrix | None, allowed=None) -> None:
     import torch
 
     if exclude is not None and exclude.nnz:
-        r, c = exclude.nonzero()
+        from .recommenders.base import stored_entries
+
+        r, c = stored_entries(exclude)  # by structure: a stored 0 rating is excluded too
         dev = scores.device
         scores[torch.from_numpy(r.astype(np.int64)).to(dev), torch.from_numpy(c.astype(np.int64)).to(dev)] = -float("inf")
     if allowed is not None:

@@ -18,7 +18,11 @@ class UnknownIdError(KeyError):
 
 
 class ChecksumError(ValueError):
-    """Raised when a downloaded file does not match its pinned hash."""
+    """Raised when a downloaded or cached file does not match its pinned hash, or is damaged."""
+
+
+class UnsafeFileError(ValueError):
+    """Raised when a file would need pickle (which can run code) to be read; it is never loaded."""
 
 
 def check_fitted(estimator, attribute: str) -> None:
@@ -29,14 +33,18 @@ def check_fitted(estimator, attribute: str) -> None:
         )
 
 
-def check_positive_int(value, name: str) -> int:
-    """Validate that ``value`` is an integer >= 1 and return it as ``int``."""
+def check_positive_int(value, name: str, example: int = 1) -> int:
+    """Validate that ``value`` is an integer >= 1 and return it as ``int``.
+
+    The error names the parameter, the value received, the valid range and an example.
+    """
     import numbers
 
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer >= 1, got {value!r} ({type(value).__name__}).")
+        raise TypeError(f"{name} must be an integer >= 1, got {value!r} ({type(value).__name__}); "
+                        f"e.g. {name}={example}.")
     if value < 1:
-        raise ValueError(f"{name} == {value}, must be >= 1.")
+        raise ValueError(f"{name} == {value}, must be >= 1: give an integer >= 1, e.g. {name}={example}.")
     return int(value)
 
 

@@ -109,9 +109,9 @@ NB01 = dict(
     name="01_feature_extraction",
     title="01 · From film text to language-model features",
     intro="""
-    Each film becomes a short document (title, year, genres and, where the offline TMDB pack
-    has it, the plot overview), and a pretrained language model turns that document into a
-    vector. You will see how much plot text could be attached, how the MiniLM embeddings
+    Each film becomes a short document (genres, title and, where the offline TMDB pack has
+    it, the plot overview; the release year is left out, and a measurement below shows why),
+    and a pretrained language model turns that document into a vector. You will see how much plot text could be attached, how the MiniLM embeddings
     compare with two classic baselines (TF-IDF on the same documents, and plain genre flags)
     through nearest-neighbour tables, and a 2-D map of the catalogue. Embeddings and map
     coordinates are cached on disk, so the later notebooks reuse them instead of recomputing.
@@ -119,6 +119,7 @@ NB01 = dict(
     parameters="""
     probe_titles = ["Toy Story (1995)", "Raiders of the Lost Ark (1981)", "Fargo (1996)"]   # in ml-100k and ml-1m
     n_neighbours = 5
+    document_templates = ["genres_title", "title_genres", "title_year_genres"]   # names of ft.DOCUMENT_TEMPLATES
     map_method = "umap"        # "umap" (cached after the first run) or "pca" (instant)
     """,
     body=[
@@ -185,7 +186,34 @@ NB01 = dict(
         results["neighbours"] = neighbours
         """),
         md("""
-        ## 4. A map of the catalogue
+        ## 4. Which document? Neighbours should follow content, not the release year
+
+        The text given to the model decides what its neighbours have in common. With the year
+        in the text ("Title (Year). Genres: …") about half of a film's nearest neighbours come
+        out of the same year. `compare_documents` embeds the catalogue once per template and
+        `document_diagnostics` measures, for each: the share of the 5 nearest neighbours
+        released the same year beside the rate of genre flags (which know nothing about the
+        year), genre agreement (share of neighbours sharing at least one genre), and the overlap
+        with co-rating neighbours (films rated by the same users). `choose_document` keeps the
+        templates whose same-year rate is at most twice that of genre flags and whose genre
+        agreement is at least 0.80, then takes the one closest to the co-rating neighbours.
+        The release year can still enter a model as a separate numeric feature.
+        `benchmarks/bench_documents.py` runs every template on ml-1m.
+        """),
+        code("""
+        comparison = ft.compare_documents(items_ds, templates=document_templates, encoder=encoder, k=n_neighbours,
+                                          show_progress=show_progress)
+        default_template = next(name for name, fields in ft.DOCUMENT_TEMPLATES.items()
+                                if tuple(fields) == tuple(ft.DEFAULT_FIELDS))
+        results["document_choice"] = ft.choose_document(comparison)
+        results["document_templates"] = comparison.drop(columns="example").to_dict("records")
+        for sentence in ft.document_sentences(comparison, default=default_template):
+            print("-", sentence)
+        comparison[["representation", "same_year", "same_year_genre_base", "year_ratio", "genre_agreement",
+                    "co_rating_overlap", "example"]].round(3)
+        """),
+        md("""
+        ## 5. A map of the catalogue
 
         `project_2d` reduces the embeddings to two dimensions (UMAP; the coordinates are cached
         on disk, so notebook 02 and later runs skip the computation); `plot_item_map` colours
@@ -210,7 +238,10 @@ NB02 = dict(
     recommendations they give, see users with several distinct interests, group users into
     audience segments (the number chosen by silhouette), read each segment's description (top
     genres by lift, demographic composition with chi-square tests, representative films), look
-    at the user map, and export an audience with the privacy guard on.
+    at the user map, and export an audience with the privacy guard on. Last, the question a
+    content or marketing team asks first: given only the description of a new film, who is
+    its audience and which segments does it come from? Checked on real films held out of
+    training: how many of their real viewers the predicted audience found.
     """,
     parameters="""
     strategies = ["mean", "rating_weighted", "time_decay"]
@@ -220,6 +251,8 @@ NB02 = dict(
     min_audience = 50                        # privacy guard of the export
     min_cell = 5                             # demographic cells below this are suppressed
     map_method = "umap"
+    audience_films = 3                       # held-out films whose audience is predicted from their overview
+    audience_share = 0.05                    # the predicted audience: top 5 % of users
     """,
     body=[
         md("## 1. Item embeddings (read from the cache notebook 01 filled)"),
@@ -294,16 +327,18 @@ NB02 = dict(
         description
         """),
         md("""
-        ## 6. Demographic lift and genre lift of the largest segment
+        ## 6. Genre lift of every segment, and the demographics of the largest
 
-        Lift 1 means "as in the whole population"; the bars show what makes this audience
-        different.
+        Lift ×1 means "as in the whole population". The heat map uses a diverging scale centred
+        on ×1 (blue over-, red under-represented); lifts whose per-user test is not significant
+        are greyed.
         """),
         code("""
+        fig = ft.plot_segment_lifts(description.attrs["genre_lift"], names=description["label"].to_dict(),
+                                    p_values=description.attrs.get("genre_p"))
+        plt.show()
         largest = int(np.argmax(seg.sizes))
-        fig, axes = plt.subplots(1, 2, figsize=(13, 4))
-        ft.plot_genre_lift(description.attrs["genre_lift"], largest, ax=axes[0])
-        ft.plot_demographics(description.attrs["compositions"]["age_group"], largest, ax=axes[1])
+        ft.plot_demographics(description.attrs["compositions"]["age_group"], largest)
         plt.show()
         """),
         md("## 7. The user map, coloured by segment"),
@@ -326,6 +361,91 @@ NB02 = dict(
         except ValueError as exc:
             print("Refused, as it should be:", exc)
             results["privacy_guard_refused"] = True
+        """),
+        md("""
+        ## 9. Audience for a new title
+
+        A film that nobody has rated yet has only its description. To test this honestly, 20 %
+        of the films are held out with all their ratings (`cold_item_split`), a `ContentToCF`
+        model learns on the other films how film text maps to the taste space of a
+        collaborative-filtering model, and the most-watched held-out films with a TMDB overview
+        among those seen by 2-10 % of users play the new titles: the model sees only their overview, genres and year (what
+        a studio knows before release), never a rating of them.
+        """),
+        code("""
+        train_c, test_c = ft.cold_item_split(ds, item_share=0.2, random_state=seed)
+        audience_model = ft.ContentToCF(embeddings, random_state=seed).fit(train_c)
+        catalogue = items_ds.items.set_index("item_id")
+        viewers = pd.Series(test_c.item_counts(), index=ds.item_ids, name="viewers (held out)")
+        has_overview = catalogue["overview"].astype(str).str.len().gt(40) & catalogue["overview"].notna()
+        # films seen by 2-10 % of users: a blockbuster seen by more users than the audience holds cannot be
+        # found in full by any top-5 % audience, which would make the check below say little
+        mid = viewers.between(0.02 * ds.n_users, 0.10 * ds.n_users) & has_overview.reindex(viewers.index).to_numpy()
+        new_ids = viewers[mid].sort_values(ascending=False, kind="mergesort").head(audience_films).index
+        new_films = catalogue.loc[new_ids, ["title", "genres", "year", "overview"]] \
+            .assign(**{"viewers (held out)": viewers[new_ids]})
+        new_films.assign(overview=new_films["overview"].str.slice(0, 150) + "...")
+        """),
+        md("""
+        `audience_for` ranks every user by the model's score of the overview and keeps the top
+        `audience_share`; the table gives each segment's size in that audience, its share, its
+        share of all users and the lift (with a one-sided hypergeometric test, Holm-adjusted),
+        and `typical_lift`: the share relative to the segment's share of all ratings, i.e.
+        compared with the audience of a typical film (heavy raters watch more of everything).
+        The last line is what the held-out ratings say: how many of the film's real viewers the
+        audience holds, as a lift over a random audience of the same size.
+        """),
+        code("""
+        results["audience"] = {}
+        for item_id, film in new_films.iterrows():
+            aud = ft.audience_for(audience_model, text=film["overview"], metadata=film[["genres", "year"]].to_dict(),
+                                  name=film["title"], labels=seg, descriptions=description,
+                                  top_share=audience_share, encoder=encoder)
+            truth = aud.recall(test_c.ratings.loc[test_c.ratings["item_id"] == item_id, "user_id"])
+            display(HTML(f"<h3>{film['title']}</h3>"), aud)
+            print(f"Real viewers in the predicted audience: {int(truth['hits'])} of {int(truth['n_raters'])} "
+                  f"(recall {truth['recall']:.0%}, lift ×{truth['lift']:.1f} over a random audience); "
+                  f"{truth['precision']:.0%} of the audience watched it (a random audience: {truth['base_rate']:.0%})")
+            top = aud.segments.iloc[0]
+            results["audience"][film["title"]] = {
+                "top_segment": str(top["description"]), "top_segment_lift": float(top["lift"]),
+                "n_audience": aud.n_top, "recall_lift": float(truth["lift"]), "precision": float(truth["precision"]),
+                "base_rate": float(truth["base_rate"]), "sentence": aud.sentence}
+        """),
+        md("""
+        ### How good are such audiences? Every held-out film
+
+        `audience_recall_lift` repeats the check for every held-out film: the share of its real
+        viewers inside its predicted top `audience_share` of users, over `audience_share`
+        (1 = random, 20 = every viewer found for the top 5 %). Beside it: ranking users by how
+        much they rate (knows nothing about the film, yet far above random) and the original
+        design's cosine between user profile and film vector. Verdicts come from paired
+        Wilcoxon tests over the same films.
+        """),
+        code("""
+        audience_models = {"ContentToCF (LM)": audience_model, "User activity": ft.UserActivity().fit(train_c),
+                           "Content cosine (LM)": ft.ContentRecommender(embeddings).fit(train_c)}
+        recall = {name: ft.audience_recall_lift(m, train_c, test_c, top_share=audience_share)
+                  for name, m in audience_models.items()}
+        recall_table = pd.DataFrame({name: r.summary() for name, r in recall.items()}).T.drop(columns="model")
+        results["audience_recall_lift"] = {name: round(r.mean_lift, 3) for name, r in recall.items()}
+        verdicts = ft.compare_audience_recall(recall, baseline="ContentToCF (LM)")
+        for sentence in verdicts["verdict"]:
+            print(sentence)
+        recall_table
+        """),
+        md("""
+        The same panel lives in the `SegmentExplorer`: pass `model=`, pick the film's genres and
+        year, and type its description into "new film" (or name a catalogue film).
+        """),
+        code("""
+        explorer = ft.SegmentExplorer(ds, seg.labels, description, min_size=min_audience, model=audience_model,
+                                      encoder=encoder, top_share=audience_share)
+        explorer.new_genres.value = tuple(new_films["genres"].iloc[0])
+        explorer.new_year.value = int(new_films["year"].iloc[0])
+        explorer.new_film.value = new_films["overview"].iloc[0]
+        results["explorer_audience_error"] = explorer.error.value
+        explorer
         """),
     ],
 )
@@ -356,14 +476,29 @@ NB03 = dict(
 
         Per-user stratified 75/25 split with seed 42: the protocol of their benchmark table.
         `Content (genres)` uses genre flags instead of the language model, to show what the
-        language model adds; `Hybrid` blends EASE with the LM content model and leans on
-        content for films with few ratings.
+        language model adds. Two hybrids add the language model to EASE: `Hybrid (EASE + LM)`
+        blends EASE's scores with the LM content model's (more content for films with few
+        ratings), `EASESide (LM)` is EASE whose closed form also reconstructs the films' LM
+        vectors. Their weights are chosen on a validation split carved out of train (never on
+        test) with `tune_blend`: weight 0 is in the grid, and the language model is switched on
+        only when the best weight beats weight 0 in a paired test on the validation users. With
+        weight 0 a hybrid ranks exactly as EASE.
         """),
         code("""
         train, test = ft.stratified_split(ds, 0.75, random_state=seed)
         genre_features = ft.embed_items(items_ds, encoder=ft.GenreEncoder(), cache=False)
 
-        def make_models():
+        def tune_lm_hybrids(fit_on, valid):
+            # weights of the two LM hybrids chosen on (fit_on, valid) by NDCG@10; the LM is switched on
+            # only if that beats the hybrid with the LM off (= EASE) in a paired test on the validation users
+            blend = ft.tune_blend(ft.ContentAwareHybrid(ft.EASE(), ft.ContentRecommender(embeddings)),
+                                  {"content_weight": [0.0, 0.1, 0.2], "tail_weight": [0.0, 1.0]}, fit_on, valid,
+                                  off={"content_weight": 0.0, "tail_weight": 0.0})
+            side = ft.tune_blend(ft.EASESide(embeddings), {"side_weight": [0.0, 15.0, 50.0, 150.0]}, fit_on, valid,
+                                 off={"side_weight": 0.0})
+            return {"Hybrid (EASE + LM)": blend, "EASESide (LM)": side}
+
+        def make_models(tuned):
             return {
                 "Popularity": ft.Popularity(),
                 "ItemKNN": ft.ItemKNN(),
@@ -371,11 +506,15 @@ NB03 = dict(
                 "ALS": ft.ALS(random_state=seed),
                 "Content (genres)": ft.ContentRecommender(genre_features),
                 "Content (LM)": ft.ContentRecommender(embeddings),
-                "Hybrid (EASE + LM)": ft.ContentAwareHybrid(ft.EASE(), ft.ContentRecommender(embeddings)),
+                **{name: result.best_estimator for name, result in tuned.items()},  # unfitted, validation-chosen
             }
 
-        models = make_models()
-        models
+        # validation carved out of train the same way; the test split is never looked at
+        tune_train, valid = ft.stratified_split(train, 0.75, random_state=seed + 1)
+        tuned = tune_lm_hybrids(tune_train, valid)
+        results["hybrid_params"] = {name: result.best_params for name, result in tuned.items()}
+        models = make_models(tuned)
+        pd.concat({name: result.results for name, result in tuned.items()}).round(4)
         """),
         md("""
         ## 3. Evaluation under the Microsoft Recommenders protocol (ml-100k)
@@ -394,8 +533,19 @@ NB03 = dict(
         msr_table[cols].round(4)
         """),
         md("""
+        Is each hybrid better than EASE, its collaborative part? A paired Wilcoxon test on the
+        same users (Holm-corrected), with a bootstrap CI of the mean difference.
+        """),
+        code("""
+        hybrid_vs_ease = ft.compare_models({name: msr[name].per_user for name in ("Hybrid (EASE + LM)", "EASESide (LM)", "EASE")},
+                                           metric="ndcg@10", baseline="EASE", random_state=seed)
+        hybrid_vs_ease["verdict"] = ft.paired_verdicts(hybrid_vs_ease)
+        results["hybrid_vs_ease"] = hybrid_vs_ease[["model_a", "diff", "ci_low", "ci_high", "p_holm", "verdict"]].round(4).to_dict(orient="records")
+        hybrid_vs_ease.round(4)
+        """),
+        md("""
         Published numbers for the same protocol on ml-100k (Microsoft Recommenders README table,
-        recommenders 1.2.x; see `PROTOCOLS.md`). They are comparable with the table above only
+        recommenders 1.2.x; see `docs/protocols.md`). They are comparable with the table above only
         when `dataset == "ml-100k"` and every user is evaluated.
         """),
         code("""
@@ -462,7 +612,9 @@ NB03 = dict(
         rb_train, rb_valid, rb_test = ft.user_random_split(positives, (0.8, 0.1, 0.1), random_state=seed)
         seen = ft.Dataset.concat([rb_train, rb_valid])
         rb_eval_users = None if not n_eval_users else np.sort(rng.choice(rb_test.user_ids, min(n_eval_users, rb_test.n_users), replace=False))
-        recbole_models = {name: m for name, m in make_models().items() if name != "Content (genres)"}
+        rb_tuned = tune_lm_hybrids(rb_train, rb_valid)  # the hybrids' weights, chosen on this protocol's validation split
+        results["recbole_hybrid_params"] = {name: result.best_params for name, result in rb_tuned.items()}
+        recbole_models = {name: m for name, m in make_models(rb_tuned).items() if name != "Content (genres)"}
         recbole = {name: ft.evaluate(m, seen, rb_test, k=(10,), users=rb_eval_users)
                    for name, m in recbole_models.items()}
         rb_cols = ["recall@10", "ndcg@10", "mrr@10", "hit@10"]
@@ -475,8 +627,54 @@ NB03 = dict(
         """),
         md("""
         Note: models are fitted here on train + validation (the RecBole test phase ranks with
-        that history); hyper-parameters are the library defaults, not tuned on the validation
-        split. `benchmarks/reproduce_published.py` tunes them on validation.
+        that history). The hybrids' weights are chosen on the validation split (models fitted on
+        train); the other hyper-parameters are the library defaults.
+        `benchmarks/reproduce_published.py` and `benchmarks/bench_lm_warm.py` tune every model on
+        validation.
+        """),
+        md("""
+        ## 7. Item cold start: films nobody has rated yet
+
+        This is where the language model earns its place. A fifth of the films is held out
+        with *all* of their ratings (the DropoutNet / CLCRec item cold-start protocol), a
+        tenth more for validation; each user ranks only the held-out films. Three models:
+        the original design (cosine of the user profile and the film's LM vector),
+        `ContentToCF` on genres + release year, and `ContentToCF` with its defaults on the LM
+        vectors (text + genres + year mapped to collaborative-filtering factors learned on the
+        rated films). The CF rank of both `ContentToCF` models is chosen on the validation
+        films with `ft.tune`; then each model is refitted on train + validation.
+        """),
+        code("""
+        cold_train, cold_valid, cold_test = ft.cold_item_split(ds, 0.2, valid_share=0.1, random_state=seed)
+        cold_fit = ft.Dataset.concat([cold_train, cold_valid])
+        cold_grid = {"factors": [32, 64]}
+        cold_models = {
+            "Content cosine (LM)": ft.ContentRecommender(embeddings),
+            "ContentToCF (genres+year)": ft.tune(ft.ContentToCF(None, random_state=seed), cold_grid, cold_train,
+                                                 cold_valid, metric=f"ndcg@{k}", refit=cold_fit,
+                                                 candidates="test").best_estimator,
+            "ContentToCF (LM+genres+year)": ft.tune(ft.ContentToCF(embeddings, random_state=seed), cold_grid, cold_train,
+                                                 cold_valid, metric=f"ndcg@{k}", refit=cold_fit,
+                                                 candidates="test").best_estimator,
+        }
+        cold_eval = {name: ft.evaluate(m, cold_fit, cold_test, k=(k,), candidates="test", refit="auto")
+                     for name, m in cold_models.items()}
+        cold_per_user = {name: ev.per_user for name, ev in cold_eval.items()}
+        cold_table = pd.DataFrame({name: ev.summary(k) for name, ev in cold_eval.items()}).T
+        results["cold_items"] = cold_table[[f"ndcg@{k}", f"recall@{k}"]].astype(float).round(4).to_dict(orient="index")
+        ft.plot_model_means(cold_per_user, metric=f"ndcg@{k}")
+        plt.title(f"Cold items ({dataset}): NDCG@{k} over {cold_eval['Content cosine (LM)'].n_users} users")
+        plt.show()
+        cold_table[[f"ndcg@{k}", f"recall@{k}", "n_users"]].round(4)
+        """),
+        md("The sentences below are produced from paired tests on the same users (Wilcoxon, Holm-corrected)."),
+        code("""
+        cold_cmp = ft.compare_models(cold_per_user, metric=f"ndcg@{k}", baseline="ContentToCF (LM+genres+year)")
+        cold_sentences = ft.describe_comparison(cold_cmp)
+        results["cold_items_sentences"] = cold_sentences
+        results["lm_findings"] = [f"Item cold start ({dataset}, 20 % of films held out): {s}" for s in cold_sentences]
+        for sentence in cold_sentences:
+            print(sentence)
         """),
     ],
 )
@@ -491,7 +689,7 @@ NB04 = dict(
     and diverse their lists are, whether they keep each user's genre mix (calibration), what MMR
     and calibrated re-ranking trade for diversity and calibration, whom the models serve worse
     (user groups, with bootstrap CIs and p-values), which films they bury (exposure by
-    popularity tier), and the published fairness finding reproduced. It ends with what an
+    popularity tier), and whether the published fairness finding reproduces. It ends with what an
     auditor should conclude, and writes the whole audit as one static HTML page.
     """,
     parameters="""
@@ -507,9 +705,16 @@ NB04 = dict(
         train, test = ft.stratified_split(ds, 0.75, random_state=seed)
         rng = np.random.default_rng(seed)
         users = test.user_ids if not n_eval_users else np.sort(rng.choice(test.user_ids, min(n_eval_users, test.n_users), replace=False))
+        # the hybrid's weights are chosen on a validation split carved out of train (weight 0 = EASE alone;
+        # the LM is switched on only for a significant paired gain on the validation users)
+        tune_train, valid = ft.stratified_split(train, 0.75, random_state=seed + 1)
+        hybrid_tuning = ft.tune_blend(ft.ContentAwareHybrid(ft.EASE(), ft.ContentRecommender(embeddings)),
+                                      {"content_weight": [0.0, 0.1, 0.2], "tail_weight": [0.0, 1.0]}, tune_train, valid,
+                                      off={"content_weight": 0.0, "tail_weight": 0.0})
+        results["hybrid_params"] = hybrid_tuning.best_params
         models = {"Popularity": ft.Popularity(), "ItemKNN": ft.ItemKNN(), "EASE": ft.EASE(),
                   "Content (LM)": ft.ContentRecommender(embeddings),
-                  "Hybrid (EASE + LM)": ft.ContentAwareHybrid(ft.EASE(), ft.ContentRecommender(embeddings))}
+                  "Hybrid (EASE + LM)": hybrid_tuning.best_estimator}
         audited = test.subset(test.ratings["user_id"].isin(users).to_numpy())  # the audited users' test ratings
         recommendations = {name: m.fit(train).recommend(users=users, k=k) for name, m in models.items()}
         """),
@@ -586,7 +791,7 @@ NB04 = dict(
         exposure.round(4)
         """),
         md("""
-        ## 8. The published fairness finding, reproduced
+        ## 8. The published fairness finding: does it reproduce here?
 
         Boratto et al. (ECIR 2022), ml-1m: per-user temporal 70/10/20 split, models refitted on
         train + validation, NDCG@10 on the newest 20 %. They found men and users under 35 better
@@ -624,24 +829,53 @@ NB04 = dict(
         code("""
         fairness.round(4)
         """),
+        md("""
+        Does a language model that is actually useful narrow or widen these gaps? The content
+        model alone is far less accurate than EASE; the LM models worth deploying are the
+        hybrids. Both are tuned on the validation split (fitted on train), the one with the
+        higher validation NDCG@10 is refitted on train + validation, and its gaps are compared
+        with EASE's on the same test users: `gap_change` bootstraps |gap(LM)| - |gap(EASE)|
+        over users.
+        """),
+        code("""
+        lm_tuning = {
+            "Hybrid (EASE + LM)": ft.tune_blend(ft.ContentAwareHybrid(ft.EASE(), ft.ContentRecommender(embeddings)),
+                                                {"content_weight": [0.0, 0.1, 0.2], "tail_weight": [0.0, 1.0]},
+                                                b_train, b_valid, off={"content_weight": 0.0, "tail_weight": 0.0}),
+            "EASESide (LM)": ft.tune_blend(ft.EASESide(embeddings), {"side_weight": [0.0, 15.0, 50.0, 150.0]},
+                                           b_train, b_valid, off={"side_weight": 0.0}),
+        }
+        lm_name = max(lm_tuning, key=lambda name: lm_tuning[name].best_score)
+        lm_eval = ft.evaluate(lm_tuning[lm_name].best_estimator, b_seen, b_test, k=(10,))
+        ease_eval = ft.evaluate(ft.EASE(), b_seen, b_test, k=(10,))
+        gap_changes = pd.DataFrame([
+            ft.gap_change(lm_eval.per_user, ease_eval.per_user, attributes, attribute, high, low,
+                          n_resamples=n_bootstrap, random_state=seed)
+            for attribute, high, low in (("gender", "M", "F"), ("age_35", "<35", "35+"))
+        ]).assign(model_a=f"{lm_name} {lm_tuning[lm_name].best_params}", model_b="EASE")
+        results["lm_gap_change"] = gap_changes.round(4).to_dict(orient="records")
+        for _, g in gap_changes.iterrows():
+            print(f"{g['attribute']} gap ({g['high']} - {g['low']}): {g['gap_a']:+.4f} with {lm_name} vs "
+                  f"{g['gap_b']:+.4f} with EASE -> {g['verdict']} (95% CI of the |gap| change "
+                  f"[{g['ci_low']:+.4f}, {g['ci_high']:+.4f}])")
+        gap_changes.round(4)
+        """),
         md("## 9. What an auditor should conclude"),
         code("""
-        best = summary[f"ndcg@{k}"].idxmax()
-        widest = summary["coverage"].idxmax()
-        significant = report.tests.loc[(report.tests["metric"] == f"ndcg@{k}") & (report.tests["p_holm"] < 0.05)]
-        lines = [
-            f"- Most accurate: **{best}** (NDCG@{k} {summary.loc[best, f'ndcg@{k}']:.3f}); "
-            f"Popularity reaches {summary.loc['Popularity', f'ndcg@{k}']:.3f} while recommending only "
-            f"{summary.loc['Popularity', 'coverage']:.1%} of the catalogue.",
-            f"- Widest catalogue use: **{widest}** (coverage {summary.loc[widest, 'coverage']:.1%}, "
-            f"exposure Gini {summary.loc[widest, 'gini']:.2f} vs {summary.loc[best, 'gini']:.2f} for {best}).",
-            f"- Re-ranking: MMR at λ = 0.5 changes intra-list diversity by {results.get('mmr_ild_gain', float('nan')):+.3f} "
-            "(see the trade-off table for the accuracy it costs).",
-            f"- User groups: {len(significant)} significant NDCG@{k} gap(s) after Holm correction "
-            + ("(" + ", ".join(sorted(set(significant['model'] + ': ' + significant['attribute']))) + ")." if len(significant) else "."),
-        ]
-        results["significant_gaps"] = int(len(significant))
-        display(HTML("<br>".join(l.replace("**", "") for l in lines)))
+        # every sentence is computed from the tables by AuditReport.findings (no hand-written claim)
+        import html
+
+        report.add_split("temporal 70/10/20", fairness)
+        findings = report.findings_by_kind(dataset=dataset)
+        results["findings"] = findings
+        results["significant_gaps"] = int(((report.tests["metric"] == f"ndcg@{k}") & (report.tests["p_holm"] < 0.05)).sum())
+        if report.comparisons is not None:
+            results["comparisons"] = report.comparisons.to_dict(orient="records")
+        sections = {"accuracy": "Accuracy", "groups": "Who is served worse", "activity": "At equal activity",
+                    "splits": "Random vs temporal split", "replication": "The published finding",
+                    "tradeoff": "Re-ranking", "exposure": "Popularity bias"}
+        display(HTML("".join(f"<h4>{title}</h4><ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in findings[key]) + "</ul>"
+                             for key, title in sections.items() if findings[key])))
         """),
         md("## 10. The static report"),
         code("""
@@ -670,6 +904,10 @@ NB05 = dict(
     parameters="""
     min_audience = 50          # privacy guard of the export
     n_candidates = 50          # candidate pool the re-rankers choose from
+    n_static_users = 4         # users pre-rendered for the static HTML report
+    static_model = "Content (LM)"   # the model shown there (it explains every film)
+    static_mmr = 0.5           # MMR lambda of the "after" list
+    wishes = ["a heartwarming animated film about friendship", "a tense thriller set in space"]
     k_range = [3, 4, 5, 6, 7, 8, 9, 10]   # as in notebook 02, so the segments are the same
     silhouette_sample = 2000
     """,
@@ -683,7 +921,7 @@ NB05 = dict(
         profiles = content.profiler_.transform()
         seg = ft.segment_users(profiles, k="auto", k_range=k_range, sample_size=silhouette_sample, random_state=seed)
         description = ft.describe_segments(ds, seg, embeddings, profiles=profiles, min_cell=5)
-        cold_start = lambda text, n: ft.recommend_for_profile(content, text=text, k=n, encoder=encoder)
+        cold_start = lambda text, n: ft.recommend_for_profile(content, text=text, k=n, encoder=encoder)[["item_id", "score"]]
         """),
         md("## 2. UserInspector"),
         code("""
@@ -692,34 +930,51 @@ NB05 = dict(
         inspector
         """),
         md("""
-        The widget needs a live kernel. In the static HTML report the same panes follow,
-        rendered for the first user and then for the second (as if picked in the dropdown).
+        The widget needs a live kernel. For the static HTML report the same panes are rendered
+        below as tabs that work without one: several users (each with the same model's list
+        before and after MMR re-ranking, side by side, with the explanation of every film), and
+        the wish pane for a few free-text wishes.
         """),
         code("""
+        from filmrec_toolkit.widgets.render import render_notice, render_tabs, static_segment_view, static_user_view, static_wish_view
+
         first_user = inspector.user.value
         results["first_user"] = first_user
         results["first_user_items"] = inspector.recommend(first_user)[0]["item_id"].tolist()
-        display(HTML(inspector.history.value + inspector.profile.value + inspector.segment.value
-                     + inspector.recommendations.value))
-        """),
-        code("""
-        inspector.user.value = inspector.user.options[1]
-        inspector.mmr.value = 0.5
-        results["second_user"] = inspector.user.value
-        results["second_user_items"] = inspector.recommend(inspector.user.value, mmr=0.5)[0]["item_id"].tolist()
+        second_user = inspector.user.options[1]
+        results["second_user"] = second_user
+        results["second_user_items"] = inspector.recommend(second_user)[0]["item_id"].tolist()
+        user_tabs = {f"user {u}": static_user_view(inspector, u, mmr=static_mmr, model=static_model)
+                     for u in list(inspector.user.options)[:n_static_users]}
+        user_tabs["wishes (cold start)"] = static_wish_view(inspector, wishes)
         results["widget_error"] = inspector.error.value
-        display(HTML(inspector.recommendations.value))
-        inspector.user.value, inspector.mmr.value = first_user, 1.0  # back to the first user for live use
+        inspector.user.value = first_user  # back to the first user for live use
+        display(HTML(render_tabs(user_tabs, "users")))
         """),
         md("## 3. SegmentExplorer"),
         code("""
         explorer = ft.SegmentExplorer(ds, seg.labels, description, min_size=min_audience)
         results["n_segments"] = len(explorer.segment.options)
+        note = ft.segment_structure_note(seg)
+        results["structure_note"] = note
+        if note:
+            display(HTML(render_notice(note, "warning")))
         explorer
         """),
+        md("""
+        Every segment, pre-rendered for the static report: its description (the label names a
+        genre only when its lift is at least ×1.2 and significant), composition, representative
+        films and the privacy-guarded export. The heat map shows every segment's genre lift on a
+        scale centred on ×1.
+        """),
         code("""
-        display(HTML(explorer.description.value + explorer.composition.value + explorer.films.value
-                     + explorer.export.value))
+        segment_values = [value for _, value in explorer.segment.options]
+        display(HTML(render_tabs({f"segment {s}: {description.loc[s, 'label']}": static_segment_view(explorer, s)
+                                  for s in segment_values}, "segments")))
+        explorer.segment.value = segment_values[0]
+        fig = ft.plot_segment_lifts(description.attrs["genre_lift"], names=description["label"].to_dict(),
+                                    p_values=description.attrs.get("genre_p"))
+        plt.show()
         """),
     ],
 )

@@ -128,3 +128,18 @@ def test_ease_refuses_when_gram_does_not_fit(monkeypatch, synth):
     monkeypatch.setattr(ease, "available_memory_bytes", lambda: 1000)
     with pytest.raises(MemoryError, match="n_items=120 needs"):
         ft.EASE().fit(synth)
+
+
+def test_torch_path_excludes_stored_zero_ratings():
+    """A rating of 0 is an interaction: the torch path must exclude it like the NumPy path does."""
+    import pandas as pd
+
+    import filmrec_toolkit as ft
+
+    ratings = pd.DataFrame({"user_id": [1, 1, 2, 2, 3], "item_id": [10, 20, 10, 30, 20],
+                            "rating": [0.0, 5.0, 4.0, 0.0, 3.0]})
+    ds = ft.Dataset.from_frames(ratings)
+    for model in (ft.Popularity(), ft.EASE(l2=1.0)):
+        recs = model.fit(ds).recommend(k=3, device="cpu")
+        seen = set(zip(ratings["user_id"], ratings["item_id"]))
+        assert not seen & set(zip(recs["user_id"], recs["item_id"]))

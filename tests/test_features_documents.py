@@ -9,6 +9,8 @@ import pytest
 from filmrec_toolkit import Dataset
 from filmrec_toolkit.exceptions import UnknownIdError
 from filmrec_toolkit.features import (
+    DEFAULT_FIELDS,
+    DOCUMENT_TEMPLATES,
     GenreEncoder,
     ItemEmbeddings,
     TfidfEncoder,
@@ -38,19 +40,36 @@ def films():
 
 
 def test_documents_missing_fields_left_out_cleanly(films):
-    docs = build_item_documents(films)
+    docs = build_item_documents(films)  # default: genres first, title without its year
+    assert docs == [
+        "Genres: Animation, Children's, Comedy. Toy Story. Plot: Toys come alive. Tags: pixar, buddy.",
+        "Genres: Comedy, Drama. American President, The.",
+        "Heat. Tags: heist, cops.",           # blank overview and empty genres dropped
+        "Plot: A film about nothing.",        # no title, no genres, "nan" tag dropped
+    ]
+    assert not any("nan" in d.lower() or "Plot: ." in d or "1995" in d for d in docs)
+
+
+def test_documents_year_only_when_listed(films):
+    docs = build_item_documents(films, fields=("title", "year", "genres", "overview", "tags"))
     assert docs == [
         "Toy Story (1995). Genres: Animation, Children's, Comedy. Plot: Toys come alive. Tags: pixar, buddy.",
         "American President, The (1995). Genres: Comedy, Drama.",
-        "Heat (1995). Tags: heist, cops.",   # year added to a title without it; blank overview dropped
-        "Plot: A film about nothing.",        # no title, no year, no genres, "nan" tag dropped
+        "Heat (1995). Tags: heist, cops.",   # year added to a title without it
+        "Plot: A film about nothing.",
     ]
-    assert not any("nan" in d.lower() or "Plot: ." in d or d.count("1995") > 1 for d in docs)
+    assert build_item_documents(films, "title_year_genres") == docs  # a template name
+    assert build_item_documents(films, "title_genres")[0] == "Toy Story. Genres: Animation, Children's, Comedy. " \
+                                                             "Plot: Toys come alive. Tags: pixar, buddy."
+    assert build_item_documents(films, "genres")[:2] == ["Genres: Animation, Children's, Comedy.",
+                                                         "Genres: Comedy, Drama."]
+    assert build_item_documents(films, fields=("tags", "title"))[2] == "Tags: heist, cops. Heat."  # order kept
+    assert DEFAULT_FIELDS == DOCUMENT_TEMPLATES["genres_title"]
 
 
 def test_documents_fields_custom_column_and_template(films):
     assert build_item_documents(films, fields=("title", "director"))[:2] == [
-        "Toy Story (1995). Director: Lasseter.", "American President, The (1995)."]
+        "Toy Story. Director: Lasseter.", "American President, The."]
     docs = build_item_documents(films, template="{title} directed by {director}. Plot: {overview}")
     assert docs[0] == "Toy Story (1995) directed by Lasseter. Plot: Toys come alive."
     assert docs[1] == "American President, The (1995) directed by."  # empty "Plot:" removed
@@ -62,7 +81,7 @@ def test_documents_fields_custom_column_and_template(films):
 
 
 def test_documents_order_follows_vocabulary(tiny):
-    docs = build_item_documents(tiny, fields=("title",))
+    docs = build_item_documents(tiny, fields=("title", "year"))
     assert docs == [f"{t}." for t in tiny.items["title"]]
     assert len(docs) == tiny.n_items
 

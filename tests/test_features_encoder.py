@@ -259,7 +259,7 @@ def test_embed_items_postprocess_state_and_save(tiny_llama, tmp_path):
         embed_items(ds, encoder=enc, documents=["a", "b", "c"], cache=None)
     with pytest.raises(TypeError, match="encoder must be"):
         embed_items(ds, encoder=object(), cache=None)
-    assert build_item_documents(ds)[0].endswith(". Genres: Comedy.")
+    assert build_item_documents(ds)[0].startswith("Genres: Comedy. ")
 
 
 def test_quantize_int8_close_to_float32_and_in_cache_key(tiny_bert, tmp_path):

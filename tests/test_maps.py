@@ -18,6 +18,7 @@ from filmrec_toolkit.plots.maps import (  # noqa: E402
     plot_demographics,
     plot_genre_lift,
     plot_item_map,
+    plot_segment_lifts,
     plot_silhouette,
     plot_user_map,
 )
@@ -103,7 +104,14 @@ def test_user_map_silhouette_and_segment_charts(tiny):
     assert len(line.get_xdata()) == 3
     lift = genre_lift(tiny, labels)
     fig = plot_genre_lift(lift, 0)
-    assert len(fig.axes[0].patches) == lift.loc[0].notna().sum()
+    assert len(fig.axes[0].patches) == (lift.loc[0] > 0).sum()
+    # bars grow from 1 on a log axis centred on 1 (a lift of x0.5 is as long as x2)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and all(p.get_x() == pytest.approx(1.0) for p in ax.patches)
+    lo, hi = ax.get_xlim()
+    assert lo * hi == pytest.approx(1.0)
+    heat = plot_segment_lifts(lift, names={0: "a", 1: "b"})
+    assert heat.axes[0].images and heat.axes[0].images[0].norm.vcenter == 0.0
     comp = demographic_composition(tiny, labels, "gender")
     fig = plot_demographics(comp, 1)
     assert len(fig.axes[0].patches) == 2 * 2   # population + segment bar per gender

@@ -90,6 +90,9 @@ def test_01_feature_extraction(tmp_path):
     assert set(toy) == {"language model", "tf-idf", "genres"}
     assert all(len(v) == 5 and "Toy Story (1995)" not in v for v in toy.values())
     assert r["map_points"] == 1682
+    templates = {row["representation"]: row for row in r["document_templates"]}
+    assert templates["title_year_genres"]["year_ratio"] > 2 >= templates["genres_title"]["year_ratio"]
+    assert r["document_choice"] == "genres_title"  # the measured choice is the package default
 
 
 @pytest.mark.slow
@@ -104,6 +107,11 @@ def test_02_user_profiles_and_segments(tmp_path):
     assert len(set(r["segment_labels"])) > 1
     assert r["privacy_guard_refused"] is True
     assert 0.0 < r["multi_interest_share"] <= 1.0
+    assert len(r["audience"]) == 3  # three held-out films, audience predicted from the overview alone
+    assert all(a["n_audience"] == 47 and a["top_segment_lift"] >= 1.0 for a in r["audience"].values())
+    lifts = r["audience_recall_lift"]
+    assert lifts["User activity"] > 2.0 and lifts["ContentToCF (LM)"] > lifts["Content cosine (LM)"]
+    assert r["explorer_audience_error"] == ""
 
 
 @pytest.mark.slow
@@ -117,6 +125,13 @@ def test_03_recommendation(tmp_path):
     assert ndcg["EASE"] >= 0.35  # sampled users; the full-run target (0.40) is in the recommenders tests
     assert len(r["cold_start_text"]) == r["k"] and len(r["cold_start_titles"]) == r["k"]
     assert "Toy Story (1995)" not in r["cold_start_titles"]  # liked titles are excluded
+    assert set(r["hybrid_params"]) == {"Hybrid (EASE + LM)", "EASESide (LM)"}  # chosen on validation
+    assert {row["model_a"] for row in r["hybrid_vs_ease"]} == {"Hybrid (EASE + LM)", "EASESide (LM)"}
+    assert all(row["verdict"] != "worse" for row in r["hybrid_vs_ease"])  # never significantly below EASE
+    cold = {name: row[f"ndcg@{r['k']}"] for name, row in r["cold_items"].items()}
+    assert set(cold) == {"Content cosine (LM)", "ContentToCF (genres+year)", "ContentToCF (LM+genres+year)"}
+    assert cold["ContentToCF (LM+genres+year)"] > cold["Content cosine (LM)"]
+    assert len(r["cold_items_sentences"]) == 2
 
 
 @pytest.mark.slow
@@ -133,6 +148,8 @@ def test_04_bias_diversity_fairness_audit(tmp_path):
     tiers = {row["group"] for row in r["exposure_popularity"]} if "group" in r["exposure_popularity"][0] else set()
     assert not tiers or {"head", "tail"} <= {str(t).split()[0] for t in tiers}
     assert {row["model"] for row in r["fairness"]} == {"Popularity", "ItemKNN", "EASE", "Content (LM)"}
+    assert [row["attribute"] for row in r["lm_gap_change"]] == ["gender", "age_35"]
+    assert set(r["hybrid_params"]) == {"content_weight", "tail_weight"}
 
 
 @pytest.mark.slow
@@ -173,4 +190,4 @@ def test_static_html_needs_no_network(tmp_path):
                                         {"name": "02_y", "seconds": 2.0, "ok": False, "error": "Boom <b>"}],
                              3.5, "ml-100k")
     text = index.read_text()
-    assert "href='html/01_x.html'" in text and "Boom &lt;b&gt;" in text and "failed" in text
+    assert 'href="html/01_x.html"' in text and "Boom &lt;b&gt;" in text and "failed" in text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from test_recommenders_fixtures import BLOCK, N_ITEMS, N_RATED, block_dataset, block_embeddings
+from test_recommenders_fixtures import N_ITEMS, block_dataset, block_embeddings
 
 from filmrec_toolkit import (
     ALS,
@@ -17,12 +17,17 @@ from filmrec_toolkit import (
     Hybrid,
     ItemEmbeddings,
     ItemKNN,
-    NotFittedError,
     Popularity,
-    UnknownIdError,
     normalize_scores,
 )
 from filmrec_toolkit.profiles import UserProfiler
+from filmrec_toolkit.testing import (
+    RecommenderContract,
+    check_encoder,
+    check_profiler,
+    check_recommender,
+    check_reranker,
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,70 +35,8 @@ def blocks():
     return block_dataset()
 
 
-def own_block(user_id: int) -> set[int]:
-    start = 0 if user_id < 10 else BLOCK
-    return set(range(start, start + BLOCK))
-
-
-class RecommenderMixin:
-    """Shared contract; subclasses define ``make(ds)``; override ``check_known_answer`` if needed."""
-
-    def make(self, ds):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    @pytest.fixture(scope="class")
-    def fitted(self, blocks):
-        return self.make(blocks).fit(blocks)
-
-    def check_known_answer(self, ds, recs):
-        for uid, grp in recs.groupby("user_id"):
-            seen = set(ds.user_history(uid)["item_id"])
-            assert set(grp["item_id"]) == own_block(uid) - seen, f"user {uid}: {grp['item_id'].tolist()}"
-
-    def test_fit_returns_self(self, blocks):
-        model = self.make(blocks)
-        assert model.fit(blocks) is model
-        assert model.fit_seconds_ >= 0
-
-    def test_score_shape_dtype(self, fitted):
-        s = fitted.score(np.arange(3))
-        assert s.shape == (3, N_ITEMS) and s.dtype == np.float32 and np.isfinite(s).all()
-
-    def test_known_answer(self, fitted, blocks):
-        recs = fitted.recommend(k=BLOCK - N_RATED)
-        assert list(recs.columns) == ["user_id", "item_id", "score", "rank"]
-        self.check_known_answer(blocks, recs)
-
-    def test_seen_items_excluded_and_sorted(self, fitted, blocks):
-        recs = fitted.recommend(users=[0, 15], k=4)
-        for uid, grp in recs.groupby("user_id"):
-            assert not set(grp["item_id"]) & set(blocks.user_history(uid)["item_id"])
-            assert grp["rank"].tolist() == [1, 2, 3, 4]
-            assert (np.diff(grp["score"].to_numpy()) <= 1e-6).all()
-
-    def test_k_larger_than_catalogue(self, fitted):
-        recs = fitted.recommend(users=[0], k=100)
-        assert len(recs) == N_ITEMS - N_RATED
-        assert len(fitted.recommend(users=[0], k=100, exclude_seen=False)) == N_ITEMS
-
-    def test_chunking_does_not_change_results(self, fitted):
-        pd.testing.assert_frame_equal(fitted.recommend(k=3), fitted.recommend(k=3, chunk_size=3))
-
-    def test_candidates(self, fitted):
-        recs = fitted.recommend(users=[0, 1], k=5, candidates=[14, 15])
-        assert set(recs["item_id"]) <= {14, 15}
-
-    def test_bad_k_and_unknown_user(self, fitted):
-        with pytest.raises(ValueError, match="k == 0, must be >= 1"):
-            fitted.recommend(k=0)
-        with pytest.raises(TypeError, match="k must be an integer"):
-            fitted.recommend(k=2.5)
-        with pytest.raises(UnknownIdError, match="999"):
-            fitted.recommend(users=[999])
-
-    def test_not_fitted(self, blocks):
-        with pytest.raises(NotFittedError, match="call fit first"):
-            self.make(blocks).recommend(k=3)
+# The shared contract is public (filmrec_toolkit.testing); each class below only says how to build its model.
+RecommenderMixin = RecommenderContract
 
 
 class TestPopularity(RecommenderMixin):
@@ -153,6 +96,36 @@ class TestHybrid(RecommenderMixin):
         return Hybrid([EASE(l2=5.0), ContentRecommender(block_embeddings(ds))], weights=[0.7, 0.3])
 
 
+class TestContentToCF(RecommenderMixin):
+    def make(self, ds):
+        from filmrec_toolkit import ContentToCF
+
+        return ContentToCF(block_embeddings(ds), metadata=("genres",), factors=2)
+
+
+class TestContentToCFMetadataOnly(RecommenderMixin):
+    def make(self, ds):
+        from filmrec_toolkit import ContentToCF
+
+        return ContentToCF(None, metadata=("genres",), factors=2)
+
+
+class TestEASESide(RecommenderMixin):
+    def make(self, ds):
+        from filmrec_toolkit import EASESide
+
+        return EASESide(block_embeddings(ds), l2=5.0, side_weight=2.0)
+
+
+class TestUserActivity(RecommenderMixin):
+    known_answer = False  # ranks films by who rates most: no personal taste to find
+
+    def make(self, ds):
+        from filmrec_toolkit import UserActivity
+
+        return UserActivity()
+
+
 class TestContentAwareHybrid(RecommenderMixin):
     def make(self, ds):
         return ContentAwareHybrid(EASE(l2=5.0), ContentRecommender(block_embeddings(ds)), shrink=2.0)
@@ -187,10 +160,10 @@ def test_itemknn_similarity_by_hand():
 def test_hybrid_validation_and_normalisation(blocks):
     with pytest.raises(ValueError, match="weights has 1 value"):
         Hybrid([EASE(), Popularity()], weights=[1.0]).fit(blocks)
-    with pytest.raises(ValueError, match="normalization='rank'"):
-        Hybrid([EASE()], normalization="rank").fit(blocks)
-    with pytest.raises(ValueError, match="content_weight == 2"):
-        ContentAwareHybrid(EASE(), Popularity(), content_weight=2).fit(blocks)
+    with pytest.raises(ValueError, match="normalization='softmax'"):
+        Hybrid([EASE()], normalization="softmax").fit(blocks)
+    with pytest.raises(ValueError, match="content_weight == -1"):
+        ContentAwareHybrid(EASE(), Popularity(), content_weight=-1).fit(blocks)
     z = normalize_scores(np.array([[1.0, 2.0, 3.0], [4.0, 4.0, 4.0]]))
     np.testing.assert_allclose(z[0], [-1.2247449, 0, 1.2247449], atol=1e-6)
     np.testing.assert_allclose(z[1], 0)
@@ -200,7 +173,8 @@ def test_hybrid_validation_and_normalisation(blocks):
 def test_hybrid_prefit_models(blocks):
     ease = EASE(l2=5.0).fit(blocks)
     hyb = Hybrid([ease], refit=False).fit(blocks)
-    np.testing.assert_allclose(hyb.score([0]), normalize_scores(ease.score([0])), atol=1e-6)
+    assert hyb.models_[0] is ease  # used read-only, not refitted
+    np.testing.assert_array_equal(hyb.score([0]), ease.score([0]))  # one member: its own scores
 
 
 def test_content_rejects_missing_embeddings(blocks):
@@ -224,3 +198,48 @@ def test_get_set_params():
     assert m.set_params(shrink=2.0).shrink == 2.0
     with pytest.raises(ValueError, match="'foo' is not a parameter of ItemKNN"):
         m.set_params(foo=1)
+
+
+# ---------------------------------------------------------------- the public contract itself
+def test_check_recommender_runs_without_pytest():
+    names = check_recommender(lambda ds: EASE(l2=5.0))
+    assert "known" in names and "save_load_identical" in names
+
+
+def test_check_recommender_catches_a_broken_model():
+    class Fitted(Popularity):  # does work in __init__: breaks the contract
+        def __init__(self, min_rating=None):
+            self.min_rating = min_rating
+            self.counts_ = 1
+
+    with pytest.raises(AssertionError, match="init_stores_parameters_only"):
+        check_recommender(lambda ds: Fitted(), known_answer=False)
+
+    class ShowsSeen(EASE):  # ranks seen items too
+        def recommend_rows(self, user_rows, k=10, exclude_seen=True, *args, **kw):
+            return super().recommend_rows(user_rows, k, False, *args, **kw)
+
+    with pytest.raises(AssertionError, match="seen"):
+        check_recommender(lambda ds: ShowsSeen(l2=5.0))
+
+
+def test_rerankers_profilers_encoders_pass_their_contracts():
+    from filmrec_toolkit import CalibratedReranker, MMRReranker, TfidfEncoder
+    from filmrec_toolkit.profiles import MultiInterestProfiler
+
+    check_reranker(MMRReranker())
+    check_reranker(CalibratedReranker())
+    check_profiler(UserProfiler("mean"))
+    check_profiler(UserProfiler("rating_weighted"))
+    check_profiler(MultiInterestProfiler(max_interests=2, min_cluster_size=2, history="all", random_state=0))
+    check_encoder(TfidfEncoder(min_df=1))
+    from test_recommenders_fixtures import FakeEncoder
+
+    check_encoder(FakeEncoder())
+
+    class BatchDependent(TfidfEncoder):  # a text's vector changes with its batch: broken
+        def transform(self, texts):
+            return super().transform(texts) + np.float32(len(texts))
+
+    with pytest.raises(AssertionError, match="batch"):
+        check_encoder(BatchDependent(min_df=1))

@@ -112,8 +112,9 @@ def test_brand_new_item_is_recommended_by_content():
     recs = ContentRecommender(emb).fit(ds).recommend(k=3)
     with_new = set(recs.loc[recs["item_id"] == 99, "user_id"])
     assert with_new == set(range(10))  # in the top 3 of every comedy fan, of no horror fan
-    hybrid = ContentAwareHybrid(EASE(l2=5.0), ContentRecommender(emb), content_weight=0.0, shrink=1.0).fit(ds)
-    assert hybrid.item_content_share_[ds.item_vocab.to_rows(99)] == 1.0  # never rated -> content alone
+    hybrid = ContentAwareHybrid(EASE(l2=5.0), ContentRecommender(emb), content_weight=0.0, tail_weight=1.0,
+                                shrink=1.0).fit(ds)
+    assert hybrid.item_content_weight_[ds.item_vocab.to_rows(99)] == 1.0  # never rated -> the full tail weight
     assert 99 in set(hybrid.recommend(users=[0, 1, 2], k=3)["item_id"])
     assert 99 not in set(EASE(l2=5.0).fit(ds).recommend(users=[0, 1, 2], k=3)["item_id"])
 
@@ -155,3 +156,88 @@ def test_itemknn_and_ease_explanations(blocks):
         knn.explain(12345, target)
     with pytest.raises(TypeError, match="does not support explain"):
         Hybrid([EASE()]).fit(blocks).explain(0, 1)
+
+
+# ------------------------------------------------------------------- free-text wishes
+def test_whitespace_wish_is_refused(content):
+    for text in ("", "   ", "\n\t"):
+        with pytest.raises(ValueError, match="empty or only whitespace"):
+            content.recommend_for_profile(text=text, encoder=FakeEncoder())
+    with pytest.raises(TypeError, match="text must be a str"):
+        recommend_for_profile(content, text=["funny"], encoder=FakeEncoder())
+    with pytest.raises(ValueError, match="intent='bogus'"):
+        recommend_for_profile(content, text="funny", encoder=FakeEncoder(), intent="bogus")
+
+
+def test_wish_query_reads_the_genre_asked_for():
+    from filmrec_toolkit.recommenders.cold_start import wish_query
+
+    enc = FakeEncoder()
+    # "a scary night" embeds on the horror axis; the genre part adds the "Genres: Horror." vector
+    q = wish_query("a scary night", enc, ["Comedy", "Horror"], temperature=0.01, wish_weight=0.0)
+    np.testing.assert_allclose(q, enc.transform(["Genres: Horror."])[0] / np.linalg.norm(
+        enc.transform(["Genres: Horror."])[0]), atol=1e-5)
+    # wish_weight=1: the wish plus the genre part, then unit norm
+    w = enc.transform(["a scary night"])[0]
+    g = enc.transform(["Genres: Horror."])[0]
+    expected = w / np.linalg.norm(w) + g / np.linalg.norm(g)
+    np.testing.assert_allclose(wish_query("a scary night", enc, ["Comedy", "Horror"], temperature=0.01),
+                               expected / np.linalg.norm(expected), atol=1e-5)
+    # no genres: the wish alone; a list gives one row per wish
+    np.testing.assert_allclose(wish_query("a scary night", enc, []), w / np.linalg.norm(w), atol=1e-6)
+    assert wish_query(["funny", "scary"], enc, ["Comedy", "Horror"]).shape == (2, 4)
+    # a high temperature spreads the genre part evenly between the genres
+    flat = wish_query("a scary night", enc, ["Comedy", "Horror"], temperature=1e6, wish_weight=0.0)
+    assert flat[0] == pytest.approx(flat[1], rel=1e-4)
+    with pytest.raises(ValueError, match="temperature=0"):
+        wish_query("x", enc, ["Comedy"], temperature=0)
+    with pytest.raises(ValueError, match="wish_weight=-1"):
+        wish_query("x", enc, ["Comedy"], wish_weight=-1)
+
+
+def test_genre_precision_by_hand():
+    from filmrec_toolkit import genre_precision
+
+    assert genre_precision([["Horror"], ["Comedy", "Horror"], ["Drama"], []], "Horror") == 0.5
+    assert genre_precision(["Horror|Comedy", "Drama"], "Horror") == 0.5
+    assert genre_precision([], "Horror") == 0.0
+
+
+def test_wish_genre_precision_on_blocks(content):
+    from filmrec_toolkit import load_wish_queries, wish_genre_precision
+
+    queries = pd.DataFrame({"genre": ["Comedy", "Horror", "Comedy"],
+                            "query": ["something funny", "a scary night", "a western"]})
+    out = wish_genre_precision(content, FakeEncoder(), queries, k=4)
+    # FakeEncoder: "funny" -> comedy axis, "scary" -> horror axis; "a western" -> the third axis,
+    # whose closest label is chosen by the softmax: half the genre part each -> mixed list
+    assert out["precision"].tolist()[:2] == [1.0, 1.0]
+    assert out["titles"].map(len).tolist() == [4, 4, 4]
+    # k larger than the catalogue: the missing places count as misses
+    assert wish_genre_precision(content, FakeEncoder(), queries.iloc[:1], k=32)["precision"].iat[0] == 0.25
+    shipped = load_wish_queries()
+    assert len(shipped) == 36
+    assert all(sorted(s) == ["test", "validation"] for s in shipped.groupby("genre")["split"].apply(list))
+    assert shipped["genre"].nunique() == 18
+    # no query names its genre: the words must be understood, not matched
+    assert not any(g.lower().replace("-", " ") in q.lower() for g, q in zip(shipped["genre"], shipped["query"]))
+    with pytest.raises(ValueError, match="missing column"):
+        wish_genre_precision(content, FakeEncoder(), queries.drop(columns="genre"))
+
+
+# ------------------------------------------------------------------- ambiguous titles
+def test_ambiguous_liked_title_uses_every_copy_with_a_warning():
+    ratings, items = block_frames()
+    items = items.copy()
+    items.loc[items["item_id"] == 1, "title"] = items.loc[items["item_id"] == 0, "title"].iat[0]  # a duplicate
+    ds = Dataset.from_frames(ratings, items)
+    title = ds.items["title"].iat[0]
+    model = ContentRecommender(block_embeddings(ds)).fit(ds)
+    with pytest.warns(UserWarning, match=r"names 2 items \(item_id \[0, 1\]\)"):
+        recs = model.recommend_for_profile([title], k=20, ratings=[5.0])
+    assert not {0, 1} & set(recs["item_id"])   # both copies excluded, not only the first
+    with pytest.warns(UserWarning, match="Pass one item_id"):
+        from filmrec_toolkit import resolve_items
+
+        assert resolve_items(ds, [title]).tolist() == [0, 1]
+    assert resolve_items(ds, [0]).tolist() == [0]  # an id is never ambiguous

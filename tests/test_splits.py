@@ -57,7 +57,7 @@ def test_splits_are_deterministic(medium, split):
 
 
 def _msr_reference(ratings: pd.DataFrame, ratio: float, seed: int) -> set:
-    """Literal re-statement of recommenders 1.2 python_stratified_split (PROTOCOLS.md)."""
+    """Literal re-statement of recommenders 1.2 python_stratified_split (docs/protocols.md)."""
     data = ratings.copy()
     np.random.seed(seed)
     data["random"] = np.random.rand(data.shape[0])

@@ -162,6 +162,14 @@ def test_wish_box_uses_cold_start(tiny, models):
     assert "Delta (1993)" in ins.wish_results.value and "explosions in space" in ins.wish_results.value
 
 
+def test_wish_box_accepts_the_frame_of_recommend_for_profile(tiny, models):
+    """recommend_for_profile returns titles itself; the inspector must not add them a second time."""
+    frame = pd.DataFrame({"item_id": [40], "title": ["Delta (1993)"], "score": [0.9], "rank": [1]})
+    ins = UserInspector(tiny, models, cold_start=lambda text, k: frame, k=2)
+    ins.wish.value = "explosions in space"
+    assert "Delta (1993)" in ins.wish_results.value and "overlap" not in ins.wish_results.value
+
+
 def test_wish_without_cold_start_model_is_disabled(tiny, models):
     ins = UserInspector(tiny, models)
     assert ins.wish.disabled
@@ -202,3 +210,35 @@ def test_segment_explorer_shows_description_and_guarded_export(tiny):
     strict = SegmentExplorer(tiny, labels, segments, min_size=3)
     assert "Export refused" in strict.export.value
     assert "application/vnd.jupyter.widget-view+json" in strict._repr_mimebundle_()
+
+
+# ------------------------------------------------------------------ static views for HTML reports
+def test_render_tabs_work_without_script():
+    from filmrec_toolkit.widgets.render import render_tabs
+
+    out = render_tabs({"user <1>": "<p>one</p>", "user 2": "<p>two</p>"}, "users")
+    assert out.count("type='radio'") == 2 and out.count(" checked") == 1
+    assert "user &lt;1&gt;" in out and "<p>two</p>" in out and "<script" not in out
+    assert "#filmrec-users-1:checked ~ .filmrec-tab-panels .filmrec-users-1{display:block}" in out
+
+
+def test_static_user_view_shows_the_same_user_before_and_after_mmr(inspector, tiny):
+    from filmrec_toolkit.widgets.render import static_user_view
+
+    out = static_user_view(inspector, 3, mmr=0.5, model="Content")
+    assert "User 3" in out  # the history pane of that user
+    assert "no re-ranking (MMR λ = 1)" in out and "after MMR re-ranking (λ = 0.5" in out
+    assert inspector.user.value == 3 and inspector.error.value == ""
+
+
+def test_static_wish_and_segment_views(tiny, models):
+    from filmrec_toolkit.widgets.render import static_segment_view, static_wish_view
+
+    ins = UserInspector(tiny, models, cold_start=lambda text, k: pd.DataFrame({"item_id": [40], "score": [1.0]}), k=2)
+    out = static_wish_view(ins, ["space", "love"])
+    assert out.count("Delta (1993)") == 2 and "space" in out and "love" in out
+    labels = np.array([0, 1, 0, 1])
+    desc = ft.describe_segments(tiny, labels)
+    explorer = SegmentExplorer(tiny, labels, desc, min_size=1)
+    seg = static_segment_view(explorer, 1)
+    assert "Segment 1" in seg and "Audience export" in seg

@@ -18,7 +18,7 @@ __all__ = ["accuracy_per_user"]
 def accuracy_per_user(recommendations: pd.DataFrame, train: Dataset, test: Dataset, k=(10,)) -> pd.DataFrame:
     """Accuracy metrics of a top-k frame, per test user, as in :func:`filmrec_toolkit.evaluate`.
 
-    Every test rating is relevant (PROTOCOLS.md); users with at least one test rating
+    Every test rating is relevant (docs/protocols.md); users with at least one test rating
     are evaluated (a user without a list scores 0); metrics come from
     :func:`filmrec_toolkit.metrics.ranking_metrics` (``ndcg@k`` = binary NDCG,
     ``recall@k``, ``precision@k``, ``map@k``, ``mrr@k``, ``hit@k``). Use it to score

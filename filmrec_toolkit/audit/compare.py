@@ -11,7 +11,7 @@ import pandas as pd
 from .._config import USER_COL
 from ..metrics.fairness import holm_correction, paired_bootstrap_ci, paired_wilcoxon
 
-__all__ = ["compare_models"]
+__all__ = ["compare_models", "paired_verdicts", "describe_comparison"]
 
 
 def compare_models(per_user: Mapping[str, pd.DataFrame], metric: str = "ndcg@10", baseline: str | None = None,
@@ -53,4 +53,78 @@ def compare_models(per_user: Mapping[str, pd.DataFrame], metric: str = "ndcg@10"
                      "diff": diff, "ci_low": lo, "ci_high": hi, "statistic": res.statistic, "p_value": res.p_value})
     out = pd.DataFrame(rows)
     out["p_holm"] = holm_correction(out["p_value"].to_numpy())
+    return out
+
+
+def paired_verdicts(table: pd.DataFrame, alpha: float = 0.05, p_column: str = "p_holm") -> pd.Series:
+    """One word per row of a :func:`compare_models` table: is ``model_a`` better than ``model_b``?
+
+    ``"better"`` / ``"worse"`` when ``p_column`` < ``alpha`` (the sign of ``diff`` =
+    mean(a - b) decides, higher metric = better), otherwise ``"no significant
+    difference"`` (also when the p-value is missing).
+
+    Parameters
+    ----------
+    table : DataFrame with ``diff`` and ``p_column``
+    alpha : float in (0, 1)
+    p_column : str
+        ``"p_holm"`` (default) or ``"p_value"``.
+    """
+    if not 0.0 < float(alpha) < 1.0:
+        raise ValueError(f"alpha == {alpha!r}: must be in (0, 1); e.g. alpha=0.05.")
+    for col in ("diff", p_column):
+        if col not in table.columns:
+            raise ValueError(f"table is missing column {col!r}; it has {list(table.columns)} "
+                             "(pass the output of compare_models).")
+    p = table[p_column].to_numpy(dtype=float)
+    d = table["diff"].to_numpy(dtype=float)
+    out = np.where(p < alpha, np.where(d > 0, "better", "worse"), "no significant difference")
+    return pd.Series(out, index=table.index, name="verdict")
+
+
+def describe_comparison(comparison: pd.DataFrame, alpha: float = 0.05, p_column: str = "p_holm") -> list[str]:
+    """One plain sentence per row of :func:`compare_models`: better, worse or no significant difference.
+
+    "better" / "worse" are said only when the paired test's p-value (``p_column``,
+    Holm-corrected by default) is below ``alpha``; otherwise the sentence says there
+    is no significant difference. Means, the paired difference with its bootstrap
+    CI, the p-value and the number of paired users are quoted from the table.
+
+    Parameters
+    ----------
+    comparison : DataFrame
+        Output of :func:`compare_models`.
+    alpha : float in (0, 1)
+        Significance level.
+    p_column : {"p_holm", "p_value"}
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> table = compare_models({"A": per_user_a, "B": per_user_b})   # doctest: +SKIP
+    >>> describe_comparison(table)[0]                                  # doctest: +SKIP
+    'A is better than B on ndcg@10 (0.391 vs 0.262; difference +0.129, bootstrap CI [+0.118, +0.140]; ...)'
+    """
+    needed = ("model_a", "model_b", "metric", "n_users", "mean_a", "mean_b", "diff", "ci_low", "ci_high", p_column)
+    if not isinstance(comparison, pd.DataFrame) or any(c not in comparison.columns for c in needed):
+        have = list(comparison.columns) if isinstance(comparison, pd.DataFrame) else type(comparison).__name__
+        raise ValueError(f"comparison must be the DataFrame of compare_models (columns {list(needed)}); got {have}.")
+    if not 0 < float(alpha) < 1:
+        raise ValueError(f"alpha={alpha!r} must be in (0, 1), e.g. 0.05.")
+    out = []
+    for row in comparison.itertuples(index=False):
+        p = getattr(row, p_column)
+        if not np.isfinite(p) or p >= alpha:
+            verdict = "shows no significant difference from"
+        elif row.diff > 0:
+            verdict = "is better than"
+        else:
+            verdict = "is worse than"
+        p_text = "n/a" if not np.isfinite(p) else f"{p:.2g}"
+        out.append(f"{row.model_a} {verdict} {row.model_b} on {row.metric} ({row.mean_a:.3f} vs {row.mean_b:.3f}; "
+                   f"difference {row.diff:+.3f}, bootstrap CI [{row.ci_low:+.3f}, {row.ci_high:+.3f}]; paired Wilcoxon "
+                   f"{p_column.replace('_', ' ')} {p_text}, alpha {alpha:g}; {row.n_users} users).")
     return out

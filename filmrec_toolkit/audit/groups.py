@@ -10,9 +10,11 @@ import pandas as pd
 from .._config import USER_COL
 from ..datasets.dataset import Dataset, ensure_dataset
 from ..metrics.beyond import head_items
-from ..metrics.fairness import bootstrap_ci, group_test, holm_correction
+from ..metrics.fairness import bootstrap_ci, group_test, holm_correction, mann_whitney
+from .metric_info import higher_is_better
 
-__all__ = ["user_attributes", "group_fairness", "GroupFairness", "DEFAULT_ATTRIBUTES"]
+__all__ = ["user_attributes", "group_fairness", "GroupFairness", "DEFAULT_ATTRIBUTES", "cliffs_delta",
+           "mean_difference_ci", "gap_change"]
 
 #: Attributes :func:`group_fairness` tests by default (those present in the frame).
 DEFAULT_ATTRIBUTES = ("gender", "age_group", "age_35", "occupation", "activity", "mainstreaminess_group")
@@ -81,13 +83,63 @@ def user_attributes(train: Dataset, users: pd.DataFrame | None = None, active_sh
     return out
 
 
+def cliffs_delta(a, b) -> float:
+    """Cliff's delta of ``a`` against ``b``: P(a > b) - P(a < b) over all pairs (NaNs dropped).
+
+    Equals the rank-biserial correlation ``2 U_a / (n_a n_b) - 1`` of the Mann-Whitney U
+    statistic (Cliff 1993). 0 = the two samples overlap completely, 1 = every value of
+    ``a`` is larger. Romano et al. (2006) call |delta| < .147 negligible, < .33 small,
+    < .474 medium, else large. Empty input gives NaN.
+    """
+    from scipy.stats import mannwhitneyu
+
+    x = np.asarray(a, dtype=float)
+    y = np.asarray(b, dtype=float)
+    x, y = x[~np.isnan(x)], y[~np.isnan(y)]
+    if x.size == 0 or y.size == 0:
+        return float("nan")
+    if np.all(x == x[0]) and np.all(y == x[0]):
+        return 0.0
+    u = mannwhitneyu(x, y, alternative="two-sided").statistic
+    return float(2.0 * u / (x.size * y.size) - 1.0)
+
+
+def mean_difference_ci(a, b, n_resamples: int = 1000, confidence: float = 0.95,
+                       random_state=42) -> tuple[float, float, float]:
+    """``mean(a) - mean(b)`` of two independent samples with a percentile bootstrap CI.
+
+    Each sample is resampled with replacement on its own (users are independent across
+    groups). Returns ``(difference, ci_low, ci_high)``; NaN when a sample is empty.
+    """
+    x = np.asarray(a, dtype=float)
+    y = np.asarray(b, dtype=float)
+    x, y = x[~np.isnan(x)], y[~np.isnan(y)]
+    if x.size == 0 or y.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence == {confidence}, must be in (0, 1), e.g. 0.95.")
+    rng = np.random.default_rng(random_state)
+    diffs = (x[rng.integers(0, x.size, size=(n_resamples, x.size))].mean(1)
+             - y[rng.integers(0, y.size, size=(n_resamples, y.size))].mean(1))
+    lo, hi = np.quantile(diffs, [(1 - confidence) / 2, (1 + confidence) / 2])
+    return float(x.mean() - y.mean()), float(lo), float(hi)
+
+
 class GroupFairness(NamedTuple):
     """Tables returned by :func:`group_fairness`.
 
     groups : one row per (metric, attribute, group): ``n_users, mean, ci_low, ci_high,
-        diff_vs_rest`` (group mean - mean of all other users).
-    tests : one row per (metric, attribute): ``n_groups, high_group, low_group, gap``
-        (largest - smallest group mean), ``test``, ``statistic``, ``p_value`` and
+        diff_vs_rest`` (group mean - mean of all other users) and ``small`` (fewer than
+        ``min_compare_size`` users: shown, tested, but never named best or worst).
+    tests : one row per (metric, attribute): ``n_groups``, ``high_group``, ``low_group``,
+        ``gap`` (largest - smallest group mean, whatever the metric's direction);
+        ``higher_is_better``; ``better_group`` / ``worse_group`` (the best- and worst-served
+        groups, respecting the direction: for miscalibration the *lower* mean is better),
+        ``mean_better``, ``mean_worse``, ``diff`` (= mean_worse - mean_better, in the
+        metric's units), ``diff_ci_low``, ``diff_ci_high`` (bootstrap CI of ``diff``),
+        ``relative`` (``diff / mean_better``), ``effect_size`` (Cliff's delta of the better
+        against the worse group, oriented so that positive = the better group really is
+        better, :func:`cliffs_delta`); ``test``, ``statistic``, ``p_value`` (all groups) and
         ``p_holm`` (Holm-adjusted across the attributes tested for that metric).
     """
 
@@ -97,7 +149,7 @@ class GroupFairness(NamedTuple):
 
 def group_fairness(per_user: pd.DataFrame, attributes: pd.DataFrame, metrics: Sequence[str] | None = None,
                    by: Sequence[str] | None = None, n_resamples: int = 1000, confidence: float = 0.95,
-                   min_group_size: int = 1, random_state=42) -> GroupFairness:
+                   min_group_size: int = 1, min_compare_size: int = 20, random_state=42) -> GroupFairness:
     """Group means with bootstrap CIs, gaps and significance tests, for any per-user metric.
 
     Parameters
@@ -115,6 +167,9 @@ def group_fairness(per_user: pd.DataFrame, attributes: pd.DataFrame, metrics: Se
         Percentile bootstrap of each group mean (:func:`~filmrec_toolkit.metrics.bootstrap_ci`).
     min_group_size : int
         Groups with fewer users are left out.
+    min_compare_size : int
+        Groups with fewer users are kept (and tested) but flagged ``small`` and not chosen
+        as the better or worse group, unless fewer than two groups are that large.
 
     Tests: Mann-Whitney U (two-sided) for two groups, Kruskal-Wallis H for more
     (:func:`~filmrec_toolkit.metrics.group_test`); Holm correction across attributes per
@@ -153,19 +208,101 @@ def group_fairness(per_user: pd.DataFrame, attributes: pd.DataFrame, metrics: Se
                 means[g] = float(v.mean())
                 group_rows.append({"metric": metric, "attribute": attr, "group": g, "n_users": len(v),
                                    "mean": means[g], "ci_low": lo, "ci_high": hi,
-                                   "diff_vs_rest": means[g] - rest / n_rest if n_rest else np.nan})
+                                   "diff_vs_rest": means[g] - rest / n_rest if n_rest else np.nan,
+                                   "small": len(v) < min_compare_size})
             if len(values) >= 2:
                 res = group_test(list(values.values()))
                 hi_g = max(means, key=means.get)
                 lo_g = min(means, key=means.get)
+                large = {g: m for g, m in means.items() if len(values[g]) >= min_compare_size}
+                pool = large if len(large) >= 2 else means
+                up = higher_is_better(metric)
+                better = (max if up else min)(pool, key=pool.get)
+                worse = (min if up else max)(pool, key=pool.get)
+                diff, lo, hi = mean_difference_ci(values[worse], values[better], n_resamples, confidence,
+                                                  random_state)
+                delta = cliffs_delta(values[better], values[worse])
                 test_rows.append({"metric": metric, "attribute": attr, "n_groups": len(values),
                                   "high_group": hi_g, "low_group": lo_g, "gap": means[hi_g] - means[lo_g],
+                                  "higher_is_better": up, "better_group": better, "worse_group": worse,
+                                  "n_better": len(values[better]), "n_worse": len(values[worse]),
+                                  "mean_better": means[better], "mean_worse": means[worse], "diff": diff,
+                                  "diff_ci_low": lo, "diff_ci_high": hi,
+                                  "relative": diff / means[better] if means[better] else np.nan,
+                                  "effect_size": delta if up else -delta,
                                   "test": res.test, "statistic": res.statistic, "p_value": res.p_value})
         fam = test_rows[first_test:]
         for row, adj in zip(fam, holm_correction([r["p_value"] for r in fam])):
             row["p_holm"] = adj
     groups = pd.DataFrame(group_rows, columns=["metric", "attribute", "group", "n_users", "mean", "ci_low",
-                                               "ci_high", "diff_vs_rest"])
-    tests = pd.DataFrame(test_rows, columns=["metric", "attribute", "n_groups", "high_group", "low_group", "gap",
-                                             "test", "statistic", "p_value", "p_holm"])
+                                               "ci_high", "diff_vs_rest", "small"])
+    tests = pd.DataFrame(test_rows, columns=[
+        "metric", "attribute", "n_groups", "high_group", "low_group", "gap", "higher_is_better", "better_group",
+        "worse_group", "n_better", "n_worse", "mean_better", "mean_worse", "diff", "diff_ci_low", "diff_ci_high",
+        "relative", "effect_size", "test", "statistic", "p_value", "p_holm"])
     return GroupFairness(groups, tests)
+
+
+def gap_change(per_user_a: pd.DataFrame, per_user_b: pd.DataFrame, attributes: pd.DataFrame, attribute: str,
+               high, low, metric: str = "ndcg@10", n_resamples: int = 1000, confidence: float = 0.95,
+               random_state=42) -> dict:
+    """Does model a narrow or widen a user-group gap compared with model b (same users)?
+
+    gap = mean ``metric`` of group ``high`` - mean of group ``low`` (e.g. men - women),
+    for each model, with a two-sided Mann-Whitney U test per gap
+    (:func:`~filmrec_toolkit.metrics.mann_whitney`). The change is
+    ``|gap_a| - |gap_b|`` with a percentile bootstrap CI that resamples *users* (both
+    models' values of a user move together, so the pairing is kept). The verdict is
+    ``"narrower"`` when the CI is below 0, ``"wider"`` when above, else ``"no
+    significant change"``. Only users present in both frames with a group of
+    ``attribute`` equal to ``high`` or ``low`` are used.
+
+    Parameters
+    ----------
+    per_user_a, per_user_b : DataFrame
+        ``user_id`` and ``metric`` (e.g. ``evaluate(...).per_user`` of two models on one test split).
+    attributes : DataFrame
+        ``user_id`` and ``attribute`` (e.g. :func:`user_attributes`).
+    attribute : str
+        E.g. ``"gender"`` or ``"age_35"``.
+    high, low
+        The two groups, e.g. ``"M", "F"`` or ``"<35", "35+"``.
+
+    Returns
+    -------
+    dict with ``gap_a, p_a, gap_b, p_b, change, ci_low, ci_high, verdict, n_high, n_low``.
+    """
+    for name, frame in (("per_user_a", per_user_a), ("per_user_b", per_user_b)):
+        if not isinstance(frame, pd.DataFrame) or USER_COL not in frame.columns or metric not in frame.columns:
+            raise ValueError(f"{name} must be a DataFrame with columns {USER_COL!r} and {metric!r}.")
+    if not isinstance(attributes, pd.DataFrame) or attribute not in attributes.columns:
+        raise ValueError(f"attributes must be a DataFrame with a {attribute!r} column (see user_attributes).")
+    joined = (per_user_a[[USER_COL, metric]]
+              .merge(per_user_b[[USER_COL, metric]], on=USER_COL, suffixes=("_a", "_b"))
+              .merge(attributes[[USER_COL, attribute]], on=USER_COL))
+    joined = joined.loc[joined[attribute].isin([high, low])].dropna()
+    g = (joined[attribute] == high).to_numpy()
+    if g.all() or not g.any():
+        raise ValueError(f"attribute {attribute!r} needs users in both groups {high!r} and {low!r}; "
+                         f"found {joined[attribute].unique().tolist()}.")
+    a = joined[f"{metric}_a"].to_numpy(dtype=float)
+    b = joined[f"{metric}_b"].to_numpy(dtype=float)
+
+    def change(idx: np.ndarray) -> float:
+        gi = g[idx]
+        if gi.all() or not gi.any():
+            return np.nan
+        ga = a[idx][gi].mean() - a[idx][~gi].mean()
+        gb = b[idx][gi].mean() - b[idx][~gi].mean()
+        return abs(ga) - abs(gb)
+
+    rng = np.random.default_rng(random_state)
+    boots = np.array([change(rng.integers(0, len(g), len(g))) for _ in range(n_resamples)])
+    tail = (1.0 - confidence) / 2
+    lo, hi = np.nanquantile(boots, [tail, 1.0 - tail])
+    verdict = "narrower" if hi < 0 else "wider" if lo > 0 else "no significant change"
+    return {"attribute": attribute, "high": high, "low": low, "n_high": int(g.sum()), "n_low": int((~g).sum()),
+            "gap_a": float(a[g].mean() - a[~g].mean()), "p_a": mann_whitney(a[g], a[~g]).p_value,
+            "gap_b": float(b[g].mean() - b[~g].mean()), "p_b": mann_whitney(b[g], b[~g]).p_value,
+            "change": float(change(np.arange(len(g)))), "ci_low": float(lo), "ci_high": float(hi),
+            "verdict": verdict}

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import logging
 import os
 from dataclasses import dataclass, field
@@ -14,6 +11,7 @@ from typing import Mapping, Sequence
 import pandas as pd
 
 from .._config import ITEM_COL, USER_COL
+from .._io import atomic_write_text
 from ..datasets.dataset import Dataset, ensure_dataset
 from ..exceptions import check_positive_int
 from ..metrics.beyond import (
@@ -30,6 +28,7 @@ from ..metrics.beyond import (
 )
 from ..metrics.calibration import miscalibration
 from .accuracy import accuracy_per_user
+from .adjust import adjusted_gaps
 from .compare import compare_models
 from .exposure import exposure_by_group
 from .groups import group_fairness, user_attributes
@@ -91,6 +90,12 @@ class AuditReport:
         per model and of each consumed test item (``source = "consumed (test)"``).
     tradeoff : DataFrame or None
         Output of :func:`~filmrec_toolkit.audit.tradeoff_curve`, if given.
+    adjusted : DataFrame or None
+        Every demographic gap of ``tests`` adjusted for user activity
+        (:func:`~filmrec_toolkit.audit.adjusted_gaps`: OLS on group + log(1 + training
+        ratings), HC1 CI; plus the activity-stratified estimate).
+    splits : dict
+        Group tests of other splits, by name (:meth:`add_split`).
     """
 
     k: int
@@ -105,10 +110,102 @@ class AuditReport:
     popularity: pd.DataFrame
     tradeoff: pd.DataFrame | None = None
     meta: dict = field(default_factory=dict)
+    adjusted: pd.DataFrame | None = None
+    splits: dict = field(default_factory=dict)
 
     @property
     def models(self) -> list[str]:
         return list(self.summary.index)
+
+    # ------------------------------------------------------------- findings
+    def add_split(self, name: str, tests: pd.DataFrame) -> "AuditReport":
+        """Attach the group tests of another split (e.g. a temporal one) so findings compare them.
+
+        ``tests`` is a :func:`group_fairness` tests table with a ``model`` column (for
+        example ``concat`` of ``group_fairness(...).tests.assign(model=name)`` per model).
+        Returns the report (modified in place).
+        """
+        need = {"model", "metric", "attribute", "p_holm", "worse_group"}
+        if not isinstance(tests, pd.DataFrame) or not need <= set(tests.columns):
+            have = list(tests.columns) if isinstance(tests, pd.DataFrame) else type(tests).__name__
+            raise ValueError(f"tests must be group_fairness(...).tests with a 'model' column; missing "
+                             f"{sorted(need - set(getattr(tests, 'columns', [])))} (got {have}).")
+        self.splits[str(name)] = tests
+        return self
+
+    def findings_by_kind(self, metrics: Sequence[str] | None = None, alpha: float = 0.05,
+                         published: pd.DataFrame | None = None, model_map: Mapping[str, str] | None = None,
+                         dataset: str | None = None) -> dict[str, list[str]]:
+        """:meth:`findings`, grouped: ``accuracy``, ``groups``, ``activity``, ``splits``,
+        ``replication``, ``tradeoff``, ``exposure`` (empty lists where nothing applies), plus
+        ``summary`` and ``activity_summary``: the group and activity findings in short
+        (:func:`~filmrec_toolkit.audit.findings.gap_summary`, :func:`~filmrec_toolkit.audit.findings.adjustment_summary`)."""
+        from .findings import (
+            adjustment_findings,
+            adjustment_summary,
+            best_model_finding,
+            exposure_finding,
+            gap_findings,
+            gap_summary,
+            replication_findings,
+            split_agreement,
+            tradeoff_finding,
+        )
+
+        acc = f"ndcg@{self.k}"
+        metrics = [acc] if metrics is None else (sorted(set(self.tests["metric"])) if metrics == "all"
+                                                  else list(metrics))
+        dataset = dataset or self.meta.get("dataset")
+        out = {
+            "accuracy": best_model_finding(self.summary, self.per_user, self.comparisons, acc, alpha,
+                                           random_state=self.meta.get("random_state", 42)),
+            "groups": gap_findings(self.tests, metrics, alpha),
+            "summary": gap_summary(self.tests, metrics, alpha),
+            "activity": adjustment_findings(self.adjusted, self.tests, metrics, alpha)
+            if self.adjusted is not None else [],
+            "activity_summary": adjustment_summary(self.adjusted, self.tests, metrics, alpha)
+            if self.adjusted is not None else [],
+            "splits": [], "replication": [],
+            "tradeoff": tradeoff_finding(self.tradeoff, acc) if self.tradeoff is not None else [],
+            "exposure": exposure_finding(self.exposure, self.summary),
+        }
+        main_split = self.meta.get("split", "random")
+        for name, tests in self.splits.items():
+            out["splits"] += split_agreement(self.tests, tests, (main_split, name), metrics, alpha)
+        temporal = [t for n, t in self.splits.items() if "temporal" in n.lower()]
+        out["replication"] = replication_findings(temporal[0] if temporal else self.tests, published, model_map,
+                                                  dataset, alpha)
+        if out["replication"] and not temporal:
+            out["replication"].append("Caveat: the published protocol is a per-user temporal split; these "
+                                      f"tests come from the {main_split} split.")
+        return out
+
+    def findings(self, metrics: Sequence[str] | str | None = None, alpha: float = 0.05,
+                 published: pd.DataFrame | None = None, model_map: Mapping[str, str] | None = None,
+                 dataset: str | None = None) -> list[str]:
+        """The audit's conclusions as plain sentences, computed from its tables.
+
+        In order: the most accurate model (mean, bootstrap CI, paired test against the
+        runner-up); who is served worse on each metric in ``metrics`` (default ``ndcg@k``;
+        ``"all"`` for every tested metric) with both means, the absolute and relative gap,
+        its CI, Cliff's delta and the Holm-adjusted p, or "no significant difference";
+        what activity adjustment does to each significant gap; whether other splits
+        (:meth:`add_split`) agree; the published finding, "reproduced" only where direction
+        and significance match (:func:`~filmrec_toolkit.audit.findings.replication_findings`);
+        the best trade-off the re-rankers found; exposure of popular films and coverage.
+
+        Parameters
+        ----------
+        metrics : list of str, "all" or None
+        alpha : float
+            Significance level for Holm-adjusted p-values.
+        published, model_map : see :func:`~filmrec_toolkit.audit.findings.replication_findings`.
+        dataset : str, optional
+            Name of the data set (for the replication caveat); default ``meta["dataset"]``.
+        """
+        kinds = self.findings_by_kind(metrics, alpha, published, model_map, dataset)
+        return [s for key in ("accuracy", "groups", "activity", "splits", "replication", "tradeoff", "exposure")
+                for s in kinds[key]]
 
     # ---------------------------------------------------------------- plots
     def plot_lorenz(self, ax=None):
@@ -138,65 +235,78 @@ class AuditReport:
         return plot_popularity_distribution(self.popularity, ax=ax)
 
     # ----------------------------------------------------------------- html
-    def _figures(self) -> list[tuple[str, object]]:
-        figs = [("Item exposure: Lorenz curves", self.plot_lorenz()),
-                ("Popularity of recommended vs consumed items", self.plot_popularity())]
-        if len(self.groups):
-            for metric in dict.fromkeys(self.groups["metric"]):
-                figs.append((f"User groups: {metric}", self.plot_group_gaps(metric)))
-        if self.tradeoff is not None:
-            for x in ("ild", "miscalibration"):
-                if x in self.tradeoff.columns:
-                    figs.append((f"Trade-off: ndcg@{self.k} vs {x}", self.plot_tradeoff(x)))
-        return figs
+    def to_html(self, path: str | os.PathLike, title: str = "filmrec_toolkit audit",
+                figures: Mapping[str, object] | None = None, nav: Sequence[tuple[str, str]] | None = None,
+                findings: Sequence[str] | None = None) -> Path:
+        """Write one self-contained static HTML page for a reader who is not a data scientist.
 
-    def to_html(self, path: str | os.PathLike, title: str = "filmrec_toolkit audit") -> Path:
-        """Write one self-contained static HTML page (tables + base64 PNG figures, inline CSS).
+        Rendered from the Jinja2 template ``audit.html.j2`` (autoescaped): key findings
+        first (:meth:`findings`), then the figures, all group findings, a glossary of the
+        metrics and the full tables in collapsible sections, formatted for people (3
+        significant figures, percentages, "p < 0.001", small groups marked). Figures
+        are PNGs embedded as data URIs; the page needs no network, script or file.
 
-        The page needs no network, script or external file to be viewed. Written to a
-        temporary file and renamed. Returns the path.
+        Parameters
+        ----------
+        path : output file (its folder is created; written to a temporary file and renamed).
+        title : page title.
+        figures : mapping caption -> matplotlib Figure, optional
+            Default: :func:`filmrec_toolkit.plots.audit_figures` of this report.
+        nav : list of (label, href), optional
+            A navigation bar at the top; without it the page has an empty placeholder
+            ``<!--filmrec-nav-->`` that a site builder may replace.
+        findings : list of str, optional
+            Key findings to show (default :meth:`findings`).
+
+        Returns the path.
         """
-        import matplotlib.pyplot as plt
+        from ..templates import figure_data_uri, format_frame, render
+        from .findings import gap_findings
+        from .metric_info import METRIC_INFO
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        parts = [f"<h1>{html.escape(title)}</h1>",
-                 f"<p>Top-{self.k} lists of {len(self.models)} model(s): "
-                 f"{html.escape(', '.join(map(str, self.models)))}. "
-                 + html.escape(" ".join(f"{k}: {v}." for k, v in self.meta.items())) + "</p>"]
+        if figures is None:
+            from ..plots.report import audit_figures
 
-        def table(name: str, frame: pd.DataFrame | None, note: str = "") -> None:
-            if frame is None or len(frame) == 0:
-                return
-            parts.append(f"<h2>{html.escape(name)}</h2>")
-            if note:
-                parts.append(f"<p>{html.escape(note)}</p>")
-            parts.append(frame.to_html(float_format=lambda v: f"{v:.4g}", border=0, classes="t", escape=True))
-
-        table("Summary", self.summary, "Means over users; coverage, entropy and Gini over the catalogue.")
-        table("User-group tests", self.tests, "Mann-Whitney U (2 groups) / Kruskal-Wallis H (more), "
-              "Holm-adjusted across attributes per metric and model.")
-        table("User-group means (bootstrap 95% CI)", self.groups)
-        table("Item exposure by group", self.exposure,
-              "Position-discounted (1/log2(rank+1)) exposure share vs catalogue and training-interaction shares.")
-        table("Model comparison", self.comparisons,
-              "Paired Wilcoxon signed-rank and paired bootstrap 95% CI of the mean difference (a - b).")
-        table("Re-ranking trade-off", self.tradeoff)
-        for name, fig in self._figures():
-            buf = io.BytesIO()
-            fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-            plt.close(fig)
-            data = base64.b64encode(buf.getvalue()).decode("ascii")
-            parts.append(f"<h2>{html.escape(name)}</h2><img alt=\"{html.escape(name)}\" "
-                         f"src=\"data:image/png;base64,{data}\">")
-        style = ("body{font-family:sans-serif;margin:2em;max-width:1200px}table.t{border-collapse:collapse;"
-                 "font-size:12px}table.t td,table.t th{padding:2px 6px;border-bottom:1px solid #ddd;text-align:right}"
-                 "img{max-width:100%}")
-        page = (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-                f"<style>{style}</style></head><body>{''.join(parts)}</body></html>")
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(page, encoding="utf-8")
-        tmp.replace(path)
+            figures = audit_figures(self)
+        kinds = self.findings_by_kind()
+        key = list(findings) if findings is not None else [
+            s for k in ("accuracy", "summary", "activity_summary", "splits", "tradeoff", "exposure") for s in kinds[k]]
+        group_rows = self.groups
+        tables = [
+            ("Summary: one row per model", "Means over users; coverage, entropy and Gini over the catalogue.",
+             self.summary),
+            ("Model comparison (paired)", "Paired Wilcoxon signed-rank test and paired bootstrap 95 % CI of the "
+             "mean difference (a − b), Holm-adjusted across pairs.", self.comparisons),
+            ("User-group tests", "Mann-Whitney U (2 groups) / Kruskal-Wallis H (more), Holm-adjusted across "
+             "attributes per metric and model; diff = worse − better group mean.", _tests_view(self.tests)),
+            ("Activity-adjusted gaps", "OLS of the per-user metric on group + log(1 + training ratings), HC1 "
+             "95 % CI; 'stratified' = bin-size-weighted mean of the gaps within activity quintiles.",
+             self.adjusted),
+            ("User-group means (bootstrap 95 % CI)", "Groups smaller than 20 users are marked 'small' and never "
+             "named best or worst.", group_rows),
+            ("Item exposure by group", "Position-discounted (1/log2(rank+1)) exposure share against catalogue "
+             "and training-interaction shares.", self.exposure),
+            ("Re-ranking trade-off", "Means over users of the re-ranked top-k lists.", self.tradeoff),
+        ]
+        tables += [(f"User-group tests, {name} split", "", _tests_view(t)) for name, t in self.splits.items()]
+        used = {m.split("@")[0] for m in [*self.summary.columns, *self.tests.get("metric", [])]}
+        glossary = [(info[1], info[2], info[3]) for base, info in METRIC_INFO.items() if base in used]
+        page = render(
+            "audit.html.j2", title=title, nav=list(nav or []),
+            intro=(f"Top-{self.k} recommendation lists of {len(self.models)} model(s) "
+                   f"({', '.join(map(str, self.models))}) on {self.meta.get('train', 'the training split')}; "
+                   f"{int(self.summary['n_users'].max()) if 'n_users' in self.summary else ''} users audited; "
+                   f"bootstrap CIs with {self.meta.get('bootstrap resamples', '')} resamples."),
+            key_findings=key, replication=kinds["replication"],
+            all_group_findings=kinds["groups"] + kinds["activity"]
+            + [s for s in gap_findings(self.tests, None) if s not in kinds["groups"]],
+            figures=[(name, figure_data_uri(fig)) for name, fig in figures.items()],
+            glossary=glossary,
+            tables=[(name, note, format_frame(frame)) for name, note, frame in tables
+                    if frame is not None and len(frame)])
+        atomic_write_text(path, page)  # unique temporary name: two writers never collide
         return path
 
     def __repr__(self) -> str:
@@ -207,7 +317,7 @@ def audit(recommendations: pd.DataFrame | Mapping[str, pd.DataFrame], train: Dat
           users: pd.DataFrame | None = None, k: int = 10, features="genres",
           per_user: Mapping[str, pd.DataFrame] | None = None, group_metrics: Sequence[str] | None = None,
           by: Sequence[str] | None = None, baseline: str | None = None, tradeoff: pd.DataFrame | None = None,
-          n_resamples: int = 1000, random_state=42) -> AuditReport:
+          n_resamples: int = 1000, random_state=42, split_name: str = "random") -> AuditReport:
     """Audit one or more models' recommendations: accuracy, beyond-accuracy, fairness.
 
     Parameters
@@ -235,6 +345,8 @@ def audit(recommendations: pd.DataFrame | Mapping[str, pd.DataFrame], train: Dat
         A :func:`tradeoff_curve` table to include.
     n_resamples, random_state
         Bootstrap settings.
+    split_name : str
+        How ``train``/``test`` were split (used in findings that compare splits).
     """
     train = ensure_dataset(train, "train")
     test = ensure_dataset(test, "test")
@@ -286,21 +398,37 @@ def audit(recommendations: pd.DataFrame | Mapping[str, pd.DataFrame], train: Dat
     def front(frame: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
         return frame[[*cols, *(c for c in frame.columns if c not in cols)]]
 
+    per_user_all = pd.concat([f.assign(model=n) for n, f in per_user_frames.items()], ignore_index=True)
+    tests_all = pd.concat(test_frames, ignore_index=True)
     comparisons = None
     if len(recs) >= 2:
         comparisons = compare_models(per_user_frames, f"ndcg@{k}", baseline, n_resamples, random_state=random_state)
     return AuditReport(
         k=k,
         summary=pd.DataFrame.from_dict(summary_rows, orient="index"),
-        per_user=pd.concat([f.assign(model=n) for n, f in per_user_frames.items()], ignore_index=True)
-        .pipe(front, ["model", USER_COL]),
+        per_user=per_user_all.pipe(front, ["model", USER_COL]),
         attributes=attributes,
         groups=front(pd.concat(group_frames, ignore_index=True), ["model"]),
-        tests=front(pd.concat(test_frames, ignore_index=True), ["model"]),
+        tests=front(tests_all, ["model"]),
         exposure=front(pd.concat(exposure_frames, ignore_index=True), ["model", "by"]),
         comparisons=comparisons,
         item_exposure=pd.DataFrame(exposures, index=pd.Index(train.item_ids, name=ITEM_COL)),
         popularity=pd.concat(pop_frames, ignore_index=True),
         tradeoff=tradeoff,
-        meta={"train": train.name, "test": test.name, "bootstrap resamples": n_resamples},
+        meta={"train": train.name, "test": test.name, "dataset": str(train.name).split(":")[0],
+              "bootstrap resamples": n_resamples, "split": split_name,
+              "random_state": random_state},
+        adjusted=adjusted_gaps(per_user_all, attributes, tests_all) if len(tests_all) else None,
     )
+
+
+_TEST_COLUMNS = ["model", "metric", "attribute", "n_groups", "worse_group", "better_group", "n_worse", "n_better",
+                 "mean_worse", "mean_better", "diff", "diff_ci_low", "diff_ci_high", "relative", "effect_size",
+                 "test", "p_value", "p_holm"]
+
+
+def _tests_view(tests: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The columns of a tests table a reader needs, in reading order."""
+    if tests is None:
+        return None
+    return tests[[c for c in _TEST_COLUMNS if c in tests.columns]]

@@ -1,6 +1,7 @@
 """Data: MovieLens loaders, the shared Dataset and its vocabularies, splits."""
 
 from . import synthetic
+from .cold import cold_item_split, cold_user_split
 from .dataset import Dataset, ensure_dataset
 from .movielens import (
     NAMES,
@@ -22,7 +23,7 @@ from .synthetic import *  # noqa: F401,F403
 from .vocab import Vocabulary
 
 __all__ = [
-    "NAMES", "Dataset", "Vocabulary", "download_movielens", "ensure_dataset", "global_time_split",
+    "NAMES", "Dataset", "Vocabulary", "cold_item_split", "cold_user_split", "download_movielens", "ensure_dataset", "global_time_split",
     "leave_last_one_out", "load_movielens", "load_movielens_from_path", "pack_folder", "random_split",
     "recbole_split_sizes", "stratified_split", "temporal_split", "user_random_split",
     *synthetic.__all__,

@@ -44,6 +44,15 @@ def _validate_ratings(ratings: pd.DataFrame, duplicates: str) -> pd.DataFrame:
     if rating.isna().any() or not np.isfinite(rating.to_numpy(dtype=float)).all():
         bad = int((~np.isfinite(rating.to_numpy(dtype=float))).sum())
         raise ValueError(f"ratings[{RATING_COL!r}] has {bad} NaN or infinite value(s); drop or fill them first.")
+    too_big = np.abs(rating.to_numpy(dtype=float)) > _FLOAT32_MAX
+    if too_big.any():
+        raise ValueError(
+            f"ratings[{RATING_COL!r}] has {int(too_big.sum())} value(s) beyond the float32 range (|r| <= "
+            f"{_FLOAT32_MAX:.3g}) in which ratings are stored, e.g. {rating[too_big].head(3).tolist()}; they would "
+            "become inf. Rescale them first, e.g. ratings['rating'] = np.log1p(ratings['rating'])."
+        )
+    for col in (USER_COL, ITEM_COL):
+        _check_id_types(ratings[col], f"ratings[{col!r}]")
     if TIMESTAMP_COL in ratings.columns and ratings[TIMESTAMP_COL].isna().any():
         raise ValueError(f"ratings[{TIMESTAMP_COL!r}] has missing values; drop the column or fill them.")
 
@@ -68,6 +77,142 @@ def _validate_ratings(ratings: pd.DataFrame, duplicates: str) -> pd.DataFrame:
             ratings = first.drop(columns=list(agg)).merge(means, on=[USER_COL, ITEM_COL], how="left")
         logger.info("resolved %d duplicated rating rows with duplicates=%r", int(dup_mask.sum()), duplicates)
     return ratings
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+#: Numeric timestamps whose largest magnitude reaches these bounds are read as milli-, micro-
+#: or nanoseconds since the epoch (in seconds, 1e11 is the year 5138; in milliseconds it is
+#: March 1973, so real data in seconds never reaches it and real data in ms always does).
+_EPOCH_UNITS = ((1e17, 1_000_000_000, "nanoseconds"), (1e14, 1_000_000, "microseconds"),
+                (1e11, 1_000, "milliseconds"))
+
+
+def _id_kind(values: pd.Series) -> str:
+    """``"int"``, ``"float"``, ``"str"``, ``"bool"`` or ``"mixed"`` (several Python types)."""
+    if pd.api.types.is_bool_dtype(values):
+        return "bool"
+    if pd.api.types.is_integer_dtype(values):
+        return "int"
+    if pd.api.types.is_float_dtype(values):
+        return "float"
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    return {"integer": "int", "floating": "float", "mixed-integer-float": "float", "string": "str",
+            "empty": "int", "boolean": "bool"}.get(kind, "mixed")
+
+
+def _check_id_types(values: pd.Series, param: str) -> str:
+    """Refuse ids of several types (``1`` and ``"1"``), which cannot be sorted or matched."""
+    kind = _id_kind(values)
+    if kind == "mixed":
+        types = values.dropna().map(lambda v: type(v).__name__)
+        examples = {t: values.dropna()[types == t].head(2).tolist() for t in sorted(types.unique())}
+        raise TypeError(
+            f"{param} mixes value types {examples}; ids must all be of one type so that they can be sorted and "
+            f"matched. Convert them first, e.g. ratings['item_id'] = ratings['item_id'].astype(str) (or "
+            "pd.to_numeric(...) if they are all numbers)."
+        )
+    return kind
+
+
+def _normalise_timestamps(ratings: pd.DataFrame) -> pd.DataFrame:
+    """Timestamps as seconds since 1970-01-01 UTC (int64, float64 when sub-second).
+
+    ``datetime64`` columns (naive ones are read as UTC; time-zone aware ones are converted)
+    become epoch seconds. Numbers are taken as epoch seconds unless their magnitude shows
+    milli-, micro- or nanoseconds (see ``_EPOCH_UNITS``): those are divided down, with a
+    warning. Text, booleans and infinite values are refused.
+    """
+    if TIMESTAMP_COL not in ratings.columns:
+        return ratings
+    ts = ratings[TIMESTAMP_COL]
+    param = f"ratings[{TIMESTAMP_COL!r}]"
+    if isinstance(ts.dtype, pd.DatetimeTZDtype):
+        ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
+    if pd.api.types.is_datetime64_dtype(ts):
+        seconds = (ts - pd.Timestamp(0)) / pd.Timedelta(seconds=1)
+        logger.info("%s: datetime64 values converted to seconds since 1970-01-01 (UTC)", param)
+        return ratings.assign(**{TIMESTAMP_COL: _as_int_if_whole(seconds.to_numpy(np.float64))})
+    if (pd.api.types.is_bool_dtype(ts) or not pd.api.types.is_numeric_dtype(ts)
+            or pd.api.types.is_timedelta64_dtype(ts)):
+        raise TypeError(
+            f"{param} must hold seconds since 1970 (numbers) or datetime64 values, got dtype {ts.dtype} with "
+            f"values such as {ts.head(3).tolist()}; convert it first, e.g. ratings['timestamp'] = "
+            "pd.to_datetime(ratings['timestamp'])."
+        )
+    values = ts.to_numpy(np.float64)
+    if not np.isfinite(values).all():
+        raise ValueError(f"{param} has {int((~np.isfinite(values)).sum())} infinite value(s); timestamps must be "
+                         "finite seconds since 1970, e.g. 978300760.")
+    largest = float(np.abs(values).max()) if len(values) else 0.0
+    for bound, factor, unit in _EPOCH_UNITS:
+        if largest >= bound:
+            import warnings
+
+            seconds = ts.to_numpy() / factor if pd.api.types.is_integer_dtype(ts) else values / factor
+            warnings.warn(
+                f"{param} looks like {unit} since 1970 (largest value {largest:.6g} would be beyond the year 5000 "
+                f"in seconds); it was divided by {factor:,} to give seconds "
+                f"({pd.to_datetime(float(np.min(seconds)), unit='s').date()} to "
+                f"{pd.to_datetime(float(np.max(seconds)), unit='s').date()}). Pass seconds to silence this.",
+                UserWarning, stacklevel=4)
+            return ratings.assign(**{TIMESTAMP_COL: _as_int_if_whole(np.asarray(seconds, dtype=np.float64))})
+    return ratings
+
+
+def _as_int_if_whole(seconds: np.ndarray) -> np.ndarray:
+    whole = np.round(seconds)
+    if np.array_equal(whole, seconds) and (np.abs(whole) < 2 ** 53).all():
+        return whole.astype(np.int64)
+    return seconds
+
+
+def _match_key_type(table: pd.DataFrame | None, ratings_ids: pd.Series, key: str, name: str) -> pd.DataFrame | None:
+    """Give a side table's key the type of the rating ids when that is safe ("10" <-> 10), else raise."""
+    if table is None or not isinstance(table, pd.DataFrame) or key not in table.columns or len(table) == 0:
+        return table
+    table_kind = _check_id_types(table[key].dropna(), f"{name}[{key!r}]")
+    ids_kind = _id_kind(ratings_ids)
+    numeric = ("int", "float")
+    if table_kind == "str" and ids_kind in numeric:
+        text = table[key].astype(str).str.strip()
+        as_int = text.where(text.str.fullmatch(r"[+-]?\d+"))
+        if as_int.notna().all():
+            logger.info("%s[%r] holds integers written as text; converted to numbers to match ratings", name, key)
+            return table.assign(**{key: pd.to_numeric(as_int).astype(np.int64)})
+        raise TypeError(
+            f"{name}[{key!r}] holds text (e.g. {table.loc[as_int.isna(), key].head(3).tolist()}) but "
+            f"ratings[{key!r}] holds numbers (e.g. {ratings_ids.head(3).tolist()}), so no row of {name} could "
+            f"match a rating. Use the same ids in both, e.g. {name}[{key!r}] = pd.to_numeric({name}[{key!r}]) "
+            f"or ratings[{key!r}] = ratings[{key!r}].astype(str)."
+        )
+    if table_kind in numeric and ids_kind == "str":
+        values = table[key].to_numpy(np.float64)
+        if np.array_equal(values, np.round(values)):
+            logger.info("%s[%r] holds numbers but the rating ids are text; converted to text to match", name, key)
+            return table.assign(**{key: table[key].astype(np.int64).astype(str)})
+        raise TypeError(
+            f"{name}[{key!r}] holds numbers (e.g. {table[key].head(3).tolist()}) but ratings[{key!r}] holds text "
+            f"(e.g. {ratings_ids.head(3).tolist()}); use the same ids in both, e.g. "
+            f"{name}[{key!r}] = {name}[{key!r}].astype(str)."
+        )
+    return table
+
+
+def _warn_missing_rows(table: pd.DataFrame | None, aligned: pd.DataFrame, rated_ids: np.ndarray, key: str,
+                       name: str, what: str) -> None:
+    """Warn when rated ids have no row in the side table (their columns would be NaN)."""
+    if table is None or not isinstance(table, pd.DataFrame) or key not in table.columns:
+        return
+    missing = pd.Index(rated_ids).difference(pd.Index(table[key]))
+    if len(missing):
+        import warnings
+
+        warnings.warn(
+            f"{len(missing)} of {len(rated_ids)} rated {what}(s) have no row in {name}, e.g. "
+            f"{missing[:5].tolist()}; their {name} columns ({', '.join(map(str, list(aligned.columns[1:4])))}"
+            f"{', ...' if len(aligned.columns) > 4 else ''}) are NaN. Add rows for them to {name}, or check "
+            f"that {name}[{key!r}] uses the same ids as ratings[{key!r}].",
+            UserWarning, stacklevel=3)
 
 
 def _align_table(table: pd.DataFrame | None, vocab: Vocabulary, key: str, name: str) -> pd.DataFrame:
@@ -133,9 +278,17 @@ class Dataset:
         Parameters
         ----------
         ratings : DataFrame
-            Columns ``user_id``, ``item_id``, ``rating`` and optionally ``timestamp``.
+            Columns ``user_id``, ``item_id``, ``rating`` and optionally ``timestamp``. Ids must be
+            of one type per column (all numbers or all text). Ratings must fit float32.
+            ``timestamp`` is stored as seconds since 1970-01-01 UTC: ``datetime64`` values are
+            converted (naive ones read as UTC); numbers whose magnitude shows milli-, micro- or
+            nanoseconds (largest value >= 1e11, 1e14, 1e17) are divided down to seconds with a
+            warning; text is refused (convert it with ``pd.to_datetime``).
         items, users : DataFrame, optional
-            Side tables keyed by ``item_id`` / ``user_id`` (titles, genres, demographics).
+            Side tables keyed by ``item_id`` / ``user_id`` (titles, genres, demographics). A key
+            holding integers written as text ("10") is matched to integer ids (and integer keys
+            to text ids); keys that cannot match raise. Rated ids without a row in the table
+            trigger a warning with their count and examples.
         duplicates : {"raise", "last", "first", "mean"}
             What to do with repeated (user, item) rows. The default refuses them.
         keep_unrated_items, keep_unrated_users : bool
@@ -144,24 +297,24 @@ class Dataset:
             Label shown by :meth:`summary`.
         """
         ratings = _validate_ratings(ratings, duplicates)
-        ratings = ratings.copy()
+        ratings = _normalise_timestamps(ratings.copy())
         ratings[RATING_COL] = ratings[RATING_COL].astype(np.float32)
-        user_ids = pd.unique(ratings[USER_COL])
-        item_ids = pd.unique(ratings[ITEM_COL])
+        items = _match_key_type(items, ratings[ITEM_COL], ITEM_COL, "items")
+        users = _match_key_type(users, ratings[USER_COL], USER_COL, "users")
+        rated_users = pd.unique(ratings[USER_COL])
+        rated_items = pd.unique(ratings[ITEM_COL])
+        user_ids, item_ids = rated_users, rated_items
         if keep_unrated_users and users is not None and USER_COL in users.columns:
-            user_ids = pd.unique(np.concatenate([user_ids, users[USER_COL].to_numpy()]))
+            user_ids = pd.unique(np.concatenate([np.asarray(user_ids), users[USER_COL].to_numpy()]))
         if keep_unrated_items and items is not None and ITEM_COL in items.columns:
-            item_ids = pd.unique(np.concatenate([item_ids, items[ITEM_COL].to_numpy()]))
+            item_ids = pd.unique(np.concatenate([np.asarray(item_ids), items[ITEM_COL].to_numpy()]))
         user_vocab = Vocabulary(np.sort(np.asarray(user_ids)), name=USER_COL)
         item_vocab = Vocabulary(np.sort(np.asarray(item_ids)), name=ITEM_COL)
-        return cls(
-            ratings,
-            _align_table(items, item_vocab, ITEM_COL, "items"),
-            _align_table(users, user_vocab, USER_COL, "users"),
-            user_vocab,
-            item_vocab,
-            name=name,
-        )
+        item_table = _align_table(items, item_vocab, ITEM_COL, "items")
+        user_table = _align_table(users, user_vocab, USER_COL, "users")
+        _warn_missing_rows(items, item_table, np.asarray(rated_items), ITEM_COL, "items", "item")
+        _warn_missing_rows(users, user_table, np.asarray(rated_users), USER_COL, "users", "user")
+        return cls(ratings, item_table, user_table, user_vocab, item_vocab, name=name)
 
     def _with_ratings(self, ratings: pd.DataFrame, name: str | None = None) -> "Dataset":
         """A dataset with other ratings but the same vocabularies and tables."""

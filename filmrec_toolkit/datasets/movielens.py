@@ -9,19 +9,22 @@ against pinned sha256 hashes, or (c) a zip or folder the user already has.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import io
 import logging
 import os
 import re
 import zipfile
-from pathlib import Path
+import zlib
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from .._config import ITEM_COL, RATING_COL, TIMESTAMP_COL, USER_COL, canonical_genre, get_data_home
+from .._io import atomic_write_text
 from ..exceptions import ChecksumError
 from .dataset import Dataset
 
@@ -167,41 +170,109 @@ def _ml1m_users(uid, gender, age, occupation, zip_code) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------ official layouts
+def _skipped(parts: tuple[str, ...]) -> bool:
+    """Members that are never data: macOS resource forks (``__MACOSX``) and hidden files/folders."""
+    return any(p == "__MACOSX" or p.startswith(".") for p in parts)
+
+
 class _Source:
-    """Read members of an official MovieLens folder or zip by base name."""
+    """Read the members of an official MovieLens folder or zip, in its canonical layout.
+
+    The files of a layout (``u.data``, ``u.item`` ...) are read from one folder: the
+    folder of the layout's ratings file (the archive root or its single top folder,
+    e.g. ``ml-100k/``). ``__MACOSX`` and hidden members are ignored; a ratings file found
+    at the same depth in two places is ambiguous and refused, naming both.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.root: tuple[str, ...] = ()
         if path.is_dir():
-            self.names = {p.name: p for p in path.rglob("*") if p.is_file()}
             self.zip = None
+            members = [p.relative_to(path).parts for p in path.rglob("*") if p.is_file()]
         elif zipfile.is_zipfile(path):
             self.zip = zipfile.ZipFile(path)
-            self.names = {Path(n).name: n for n in self.zip.namelist() if not n.endswith("/")}
+            members = [tuple(PurePosixPath(n).parts) for n in self.zip.namelist() if not n.endswith("/")]
         else:
             raise ValueError(f"path={str(path)!r} is neither a folder nor a zip file; pass an official "
                              "MovieLens zip (e.g. ml-100k.zip) or the folder it unpacks to.")
+        self.members = sorted(m for m in members if m and not _skipped(m))
+
+    def _where(self, name: str) -> list[tuple[str, ...]]:
+        return [m for m in self.members if m[-1] == name]
+
+    @staticmethod
+    def _show(member: tuple[str, ...]) -> str:
+        return "/".join(member)
+
+    def find_layout(self, names: tuple[str, ...]) -> str | None:
+        """The first of ``names`` (ratings files) present; sets the layout folder to its folder."""
+        for name in names:
+            found = self._where(name)
+            if not found:
+                continue
+            depth = min(len(m) for m in found)
+            top = [m for m in found if len(m) == depth]
+            if len(top) > 1:
+                raise ValueError(
+                    f"path={str(self.path)!r} is ambiguous: {name} is at {[self._show(m) for m in top]}; an official "
+                    "MovieLens archive has one. Keep one copy (or pass the folder of the one you want)."
+                )
+            self.root = top[0][:-1]
+            others = [self._show(m) for m in found if m != top[0]]
+            if others:
+                logger.warning("%s: reading %s; ignoring other copies %s", self.path, self._show(top[0]), others)
+            return name
+        return None
 
     def has(self, name: str) -> bool:
-        return name in self.names
+        return (*self.root, name) in self.members
 
-    def open(self, name: str) -> io.BytesIO:
-        if self.zip is not None:
-            return io.BytesIO(self.zip.read(self.names[name]))
-        return io.BytesIO(self.names[name].read_bytes())
+    def open(self, name: str, ratings_file: str | None = None) -> io.BytesIO:
+        member = (*self.root, name)
+        if member not in self.members:
+            elsewhere = [self._show(m) for m in self._where(name)]
+            folder = self._show(self.root) + "/" if self.root else "the top folder"
+            layout = next((lay for lay in _LAYOUTS if name in lay[1]), None)
+            expected = f" An official {layout[0]} archive has {', '.join(layout[1])} in one folder." if layout else ""
+            raise FileNotFoundError(
+                f"path={str(self.path)!r} has no {name} next to {ratings_file or 'the ratings file'} (in {folder})."
+                f"{expected}{f' Found elsewhere (not used): {elsewhere}.' if elsewhere else ''} Use a complete "
+                "official MovieLens zip or the folder it unpacks to."
+            )
+        shown = self._show(member)
+        guess = next((n for n in NAMES if n in self.path.name), None)
+        try:
+            if self.zip is not None:
+                return io.BytesIO(self.zip.read(shown))
+            return io.BytesIO(self.path.joinpath(*member).read_bytes())
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
+            raise ChecksumError(
+                f"member {shown} of {str(self.path)!r} is damaged ({type(err).__name__}: {err}); the archive is "
+                "corrupt (an interrupted download or copy?). Download it again, e.g. "
+                f"load_movielens({guess or 'ml-100k'!r}, source='download'), or unpack a good copy."
+            ) from err
+
+
+#: (name, files of one folder) of each official layout; the first file is the ratings file.
+_LAYOUTS = (
+    ("ml-100k", ("u.data", "u.item", "u.user")),
+    ("ml-1m", ("ratings.dat", "movies.dat", "users.dat")),
+    ("ml-latest-small / ml-25m / ml-32m", ("ratings.csv", "movies.csv")),
+)
 
 
 def _read_100k(src: _Source) -> Dataset:
     ratings = pd.read_csv(src.open("u.data"), sep="\t", header=None,
                           names=[USER_COL, ITEM_COL, RATING_COL, TIMESTAMP_COL])
     cols = [ITEM_COL, "title", "release_date", "video_release_date", "url", *ML100K_GENRES]
-    raw = pd.read_csv(src.open("u.item"), sep="|", header=None, names=cols, encoding="latin-1")
+    raw = pd.read_csv(src.open("u.item", "u.data"), sep="|", header=None, names=cols, encoding="latin-1")
     flags = raw[list(ML100K_GENRES)].to_numpy(bool)
     items = pd.DataFrame({ITEM_COL: raw[ITEM_COL], "title": raw["title"].fillna("unknown")})
     items["title"] = items["title"].replace({"unknown": "unknown"})
     items["year"] = pd.to_datetime(raw["release_date"], format="%d-%b-%Y", errors="coerce").dt.year.astype("Int64")
     items["genres"] = [[canonical_genre(g) for g, f in zip(ML100K_GENRES, row) if f] for row in flags]
-    users = pd.read_csv(src.open("u.user"), sep="|", header=None,
+    users = pd.read_csv(src.open("u.user", "u.data"), sep="|", header=None,
                         names=[USER_COL, "age", "gender", "occupation", "zip_code"], dtype={"zip_code": str})
     users = users[[USER_COL, "gender", "age", "occupation", "zip_code"]]
     users["age_group"] = age_group(users["age"]).to_numpy()
@@ -209,7 +280,7 @@ def _read_100k(src: _Source) -> Dataset:
 
 
 def _read_dat(src: _Source, name: str, cols: list[str]) -> pd.DataFrame:
-    text = src.open(name).read().decode("latin-1")
+    text = src.open(name, "ratings.dat").read().decode("latin-1")
     rows = [line.rstrip("\r").split("::") for line in text.splitlines() if line.strip()]
     return pd.DataFrame(rows, columns=cols)
 
@@ -229,7 +300,7 @@ def _read_1m(src: _Source) -> Dataset:
 def _read_csv_layout(src: _Source, name: str) -> Dataset:
     ratings = pd.read_csv(src.open("ratings.csv")).rename(
         columns={"userId": USER_COL, "movieId": ITEM_COL})
-    movies = pd.read_csv(src.open("movies.csv")).rename(columns={"movieId": ITEM_COL})
+    movies = pd.read_csv(src.open("movies.csv", "ratings.csv")).rename(columns={"movieId": ITEM_COL})
     items = pd.DataFrame({ITEM_COL: movies[ITEM_COL], "title": movies["title"].str.strip()})
     items["year"] = _year_from_title(items["title"])
     items["genres"] = [_split_genres(g, "|") for g in movies["genres"]]
@@ -247,17 +318,22 @@ def load_movielens_from_path(path: str | os.PathLike, name: str | None = None) -
     """Load MovieLens from an official zip or the folder it unpacks to.
 
     The layout is detected from the files: ``u.data`` (ml-100k), ``ratings.dat``
-    (ml-1m) or ``ratings.csv`` (ml-latest-small, ml-25m, ml-32m).
+    (ml-1m) or ``ratings.csv`` (ml-latest-small, ml-25m, ml-32m). Every file is read
+    from the folder of that ratings file (the canonical layout); ``__MACOSX`` and hidden
+    members are ignored, a ratings file present twice at the same depth is refused
+    (naming both), a missing file is named with the expected layout, and a damaged zip
+    member raises :class:`ChecksumError` with advice.
     """
     path = Path(path).expanduser()
     if not path.exists():
         raise FileNotFoundError(f"path={str(path)!r} does not exist.")
     src = _Source(path)
-    if src.has("u.data"):
+    layout = src.find_layout(("u.data", "ratings.dat", "ratings.csv"))
+    if layout == "u.data":
         ds = _read_100k(src)
-    elif src.has("ratings.dat"):
+    elif layout == "ratings.dat":
         ds = _read_1m(src)
-    elif src.has("ratings.csv"):
+    elif layout == "ratings.csv":
         guess = name or next((n for n in NAMES if n in path.name), path.stem)
         ds = _read_csv_layout(src, guess)
     else:
@@ -276,9 +352,56 @@ def _cache_dir(data_home) -> Path:
 
 
 def cached_zip(name: str, data_home=None) -> Path | None:
-    """Path of the verified zip for ``name`` in the cache, or None."""
+    """Path of the zip for ``name`` in the cache, or None (see :func:`verify_cached_zip`)."""
     path = _cache_dir(data_home) / f"{name}.zip"
     return path if path.exists() else None
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _recorded_hash(path: Path) -> str | None:
+    """The sha256 a verified download recorded next to the zip (``<zip>.sha256``), if any."""
+    side = path.with_name(path.name + ".sha256")
+    if not side.is_file():
+        return None
+    text = side.read_text(encoding="ascii", errors="replace").split()
+    return text[0].lower() if text and re.fullmatch(r"[0-9a-fA-F]{64}", text[0]) else None
+
+
+def verify_cached_zip(name: str, path: Path, sha256: str | None = None) -> None:
+    """Raise :class:`ChecksumError` (with advice) unless the cached zip ``path`` is intact.
+
+    The expected hash is ``sha256`` if given, else the one recorded by the download that
+    put the file there (``<zip>.sha256``), else the pinned official hash. Without any
+    (a hand-placed ml-32m zip), every member's CRC is checked instead.
+    """
+    expected = (sha256 or _recorded_hash(path) or SHA256.get(name) or "").lower() or None
+    advice = (f"Delete it or download it again with load_movielens({name!r}, source='download') (which "
+              "replaces a bad file)")
+    if expected is not None:
+        actual = _sha256_file(path)
+        if actual != expected:
+            raise ChecksumError(
+                f"the cached {path.name} at {str(path)!r} does not match its expected sha256 {expected} (got "
+                f"{actual}, {path.stat().st_size:,} bytes): it is truncated, damaged or not the official file. "
+                f"{advice}."
+            )
+        return
+    try:
+        with zipfile.ZipFile(path) as z:
+            bad = z.testzip()
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
+        raise ChecksumError(f"the cached {path.name} at {str(path)!r} is not a readable zip ({err}). {advice}.") \
+            from err
+    if bad is not None:
+        raise ChecksumError(f"member {bad} of the cached {str(path)!r} fails its CRC check. {advice}.")
+    logger.warning("no sha256 is known for %s: only the CRCs of %s were checked", name, path)
 
 
 def _known_hash(name: str, base_url: str, sha256: str | None, cache: Path) -> str:
@@ -313,11 +436,15 @@ def download_movielens(name: str, data_home=None, base_url: str | None = None,
                               fname=f"{name}.zip", progressbar=progressbar)
     except ValueError as exc:  # pooch: hash mismatch; it does not keep the file
         (cache / f"{name}.zip").unlink(missing_ok=True)
+        (cache / f"{name}.zip.sha256").unlink(missing_ok=True)
         raise ChecksumError(
             f"the download of {name} from {base_url} does not match its pinned hash {known}: {exc}. "
             "Nothing was kept in the cache; check the mirror (base_url) or pass the right sha256."
         ) from exc
-    return Path(path)
+    path = Path(path)
+    # record the sha256 of the verified file: later loads from the cache check against it
+    atomic_write_text(path.with_name(path.name + ".sha256"), f"{_sha256_file(path)}  {path.name}\n", "ascii")
+    return path
 
 
 def load_movielens(name: str = "ml-100k", source: Literal["auto", "pack", "download", "cache"] = "auto",
@@ -328,7 +455,10 @@ def load_movielens(name: str = "ml-100k", source: Literal["auto", "pack", "downl
     ----------
     name : {"ml-100k", "ml-1m", "ml-latest-small", "ml-25m", "ml-32m"}
     source : {"auto", "pack", "download", "cache"}
-        ``auto`` tries the cache, then the offline pack, then the download.
+        ``auto`` tries the cache, then the offline pack, then the download. A cached zip is
+        used only if it matches its sha256 (``sha256``, the hash recorded at download, or
+        the pinned one): a truncated or foreign zip is logged with advice and ``auto`` falls
+        back to the offline pack where one exists; otherwise :class:`ChecksumError` is raised.
     data_home : path, optional
         Cache folder (default ``FILMREC_DATA_HOME`` or ``~/.cache/filmrec_toolkit``).
     base_url : str, optional
@@ -350,9 +480,16 @@ def load_movielens(name: str = "ml-100k", source: Literal["auto", "pack", "downl
     if source in ("auto", "cache"):
         zip_path = cached_zip(name, data_home)
         if zip_path is not None:
-            logger.info("loading %s from the cache %s", name, zip_path)
-            return load_movielens_from_path(zip_path, name=name)
-        if source == "cache":
+            try:
+                verify_cached_zip(name, zip_path, sha256)
+            except ChecksumError as err:
+                if source == "cache" or pack_folder(name) is None:
+                    raise
+                logger.warning("%s Using the offline pack of %s instead.", err, name)
+            else:
+                logger.info("loading %s from the cache %s", name, zip_path)
+                return load_movielens_from_path(zip_path, name=name)
+        elif source == "cache":
             raise FileNotFoundError(f"{name} is not in the cache {_cache_dir(data_home)}; use source='auto'.")
     if source in ("auto", "pack") and pack_folder(name) is not None:
         logger.info("loading %s from the offline pack %s", name, pack_folder(name))

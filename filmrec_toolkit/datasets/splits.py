@@ -1,6 +1,6 @@
 """Deterministic train/test splits; every part shares the input's vocabularies.
 
-Each function names the published protocol it reproduces (see PROTOCOLS.md).
+Each function names the published protocol it reproduces (see docs/protocols.md).
 """
 
 from __future__ import annotations
@@ -14,14 +14,52 @@ from .._config import TIMESTAMP_COL, USER_COL
 from .dataset import Dataset, ensure_dataset
 
 
+def _fractions(ratio, param: str = "ratio", example: str = "0.75 or (0.8, 0.1, 0.1)") -> np.ndarray:
+    """A float ``r`` as ``(r, 1 - r)``, or a sequence of fractions > 0 summing to 1, as an array."""
+    problem = None
+    try:
+        if isinstance(ratio, (str, bytes, bool)) or np.ndim(ratio) > 1:
+            raise TypeError
+        # 1 - 0.8 is 0.19999999999999996 in binary: round it so that int(0.2 * 10) stays 2
+        parts = np.asarray([ratio, round(1.0 - float(ratio), 12)] if np.ndim(ratio) == 0 else list(ratio),
+                           dtype=float)
+        if any(isinstance(r, (str, bytes, bool)) for r in np.atleast_1d(np.asarray(ratio, dtype=object))):
+            raise TypeError
+    except (TypeError, ValueError):
+        problem = "not a number or a sequence of numbers"
+        parts = np.zeros(0)
+    if problem is None and (len(parts) < 2 or not np.isfinite(parts).all() or (parts <= 0).any()
+                            or not np.isclose(parts.sum(), 1.0)):
+        problem = f"fractions {parts.tolist()}" if len(parts) else "empty"
+    if problem is not None:
+        raise ValueError(f"{param}={ratio!r} ({problem}): give a float in (0, 1) or fractions > 0 that sum to 1, "
+                         f"e.g. {example}.")
+    return parts
+
+
 def _ratios(ratio, param: str = "ratio") -> np.ndarray:
     """Normalise a float or a sequence of fractions into cumulative thresholds."""
-    parts = [ratio, 1.0 - ratio] if np.ndim(ratio) == 0 else list(ratio)
-    parts = np.asarray(parts, dtype=float)
-    if len(parts) < 2 or (parts <= 0).any() or not np.isclose(parts.sum(), 1.0):
-        raise ValueError(f"{param}={ratio!r}: give a float in (0, 1) or fractions > 0 that sum to 1, "
-                         "e.g. 0.75 or (0.8, 0.1, 0.1).")
-    return np.cumsum(parts)
+    return np.cumsum(_fractions(ratio, param))
+
+
+def _legacy_random_state(random_state, param: str = "random_state") -> np.random.RandomState:
+    """A legacy ``RandomState`` from an int, None, a ``RandomState`` or a ``Generator``.
+
+    An int gives the exact stream of ``np.random.RandomState(seed)``; a ``Generator``
+    gives a ``RandomState`` seeded by one 32-bit draw from it (reproducible from the
+    Generator's state, but not the stream of any int seed).
+    """
+    import numbers
+
+    if isinstance(random_state, np.random.RandomState):
+        return random_state
+    if isinstance(random_state, np.random.Generator):
+        return np.random.RandomState(int(random_state.integers(0, 2 ** 32)))
+    if random_state is None or (isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)
+                                and 0 <= random_state < 2 ** 32):
+        return np.random.RandomState(random_state)
+    raise TypeError(f"{param}={random_state!r} ({type(random_state).__name__}): give an int in [0, 2**32), None, "
+                    "a numpy RandomState or a numpy Generator, e.g. random_state=42.")
 
 
 def _parts_from_labels(ds: Dataset, labels: np.ndarray, n_parts: int, names: Sequence[str]) -> tuple[Dataset, ...]:
@@ -64,11 +102,12 @@ def stratified_split(ds: Dataset, ratio=0.75, random_state=42) -> tuple[Dataset,
     MovieLens), rows are sorted by (user, number), and a user's row of rank ``r``
     (1-based) of ``n`` goes to train when ``r <= round(0.75 n)`` (numpy's
     half-to-even rounding), else to test. With ``random_state=42`` and ml-100k in
-    ``u.data`` order this is their benchmark split.
+    ``u.data`` order this is their benchmark split. ``random_state`` may also be a
+    ``RandomState`` (used as is) or a ``Generator`` (a 32-bit seed is drawn from it).
     """
     ds = ensure_dataset(ds)
     cum = _ratios(ratio)
-    rand = np.random.RandomState(random_state).rand(ds.n_ratings)
+    rand = _legacy_random_state(random_state).rand(ds.n_ratings)
     frame = pd.DataFrame({"u": ds.ratings[USER_COL].to_numpy(), "r": rand, "pos": np.arange(ds.n_ratings)})
     frame = frame.sort_values(["u", "r"])
     groups = frame.groupby("u", sort=False)
@@ -100,16 +139,18 @@ def temporal_split(ds: Dataset, ratio=0.8, last_n: int | None = None) -> tuple[D
     ``last_n`` instead holds out each user's ``last_n`` newest ratings (users with
     ``<= last_n`` ratings keep one in train).
     """
+    from ..exceptions import check_positive_int
+
     ds = ensure_dataset(ds)
+    if last_n is not None:
+        last_n = check_positive_int(last_n, "last_n")
     frame = _temporal_order(ds)
     groups = frame.groupby("u", sort=False)
     rank = groups.cumcount().to_numpy() + 1
     count = groups["u"].transform("count").to_numpy()
     labels = np.empty(ds.n_ratings, dtype=np.int64)
     if last_n is not None:
-        if int(last_n) < 1:
-            raise ValueError(f"last_n == {last_n}, must be >= 1.")
-        n_test = np.minimum(int(last_n), count - 1)
+        n_test = np.minimum(last_n, count - 1)
         part = np.where(rank > count - n_test, 1, 0)
         labels[frame["pos"].to_numpy()] = part
         return _parts_from_labels(ds, labels, 2, _names(2))
@@ -180,11 +221,12 @@ def user_random_split(ds: Dataset, ratios=(0.8, 0.1, 0.1), random_state=42) -> t
     """Per-user random 8:1:1 train/valid/test, RecBole's default (``RS`` + ``group_by: user``).
 
     Each user's ratings are put in a seeded random order and cut with RecBole's size
-    rule (:func:`recbole_split_sizes`). The RecBole-GNN ml-1m table additionally keeps
-    only ratings >= 3 (``ds.filter(min_rating=3)`` first).
+    rule (:func:`recbole_split_sizes`). A float ``r`` means ``(r, 1 - r)`` (train, test).
+    The RecBole-GNN ml-1m table additionally keeps only ratings >= 3
+    (``ds.filter(min_rating=3)`` first).
     """
     ds = ensure_dataset(ds)
-    _ratios(tuple(ratios), "ratios")
+    ratios = tuple(_fractions(ratios, "ratios", example="0.8 or (0.8, 0.1, 0.1)").tolist())
     rng = np.random.default_rng(random_state)
     frame = pd.DataFrame({"u": ds.user_rows, "r": rng.random(ds.n_ratings), "pos": np.arange(ds.n_ratings)})
     frame = frame.sort_values(["u", "r"], kind="mergesort")

@@ -5,12 +5,28 @@ Protocol (the default): every item not seen in training is ranked for every test
 are all their test ratings (or those >= ``relevance_threshold``); metrics come from
 :mod:`filmrec_toolkit.metrics.accuracy`, per user, and are averaged over users with at
 least one relevant test item. Users without one are excluded and counted.
+
+Relevance and hits are consistent, and both go by sparsity structure, never by value:
+
+* every stored test interaction is relevant (with ``relevance_threshold``: those rated
+  >= it), whatever its value -- a rating of 0 or a negative rating is an interaction;
+* a recommended item is a hit exactly when it is one of the user's relevant items, so a
+  relevant item rated 0 counts as a hit in the binary metrics;
+* test interactions that ``exclude`` removes from the ranking can never be hits: they are
+  not counted as relevant, and a warning says how many there were;
+* graded gains (``ndcg_graded@k``) use the rating clipped at 0, so a rating <= 0 adds
+  nothing to DCG or to the ideal DCG (a user whose relevant ratings are all <= 0 gets
+  ``ndcg_graded = 0``).
+
+When no user is left to evaluate (an empty test split, a threshold above every test
+rating, ``users`` without test items) :func:`evaluate` raises instead of returning NaN.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -19,6 +35,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .._config import USER_COL
+from .._validation import check_number, check_option
 from ..datasets.dataset import Dataset, ensure_dataset
 from ..exceptions import check_positive_int
 from ..metrics.accuracy import ranking_metrics
@@ -100,9 +117,67 @@ def _as_matrix(obj, train: Dataset, param: str) -> sp.csr_matrix | None:
                     f"got {type(obj).__name__}.")
 
 
+def _relevant_entries(test_matrix: sp.csr_matrix, threshold: float | None,
+                      mask: sp.csr_matrix | None,
+                      allowed: np.ndarray | None = None) -> tuple[sp.csr_matrix, np.ndarray, int]:
+    """Relevant test interactions, by sparsity structure.
+
+    Returns ``(index, gains, n_masked)``: ``index`` is a users x items CSR holding, for each
+    relevant interaction, its number + 1 (so a lookup gives 0 for "not relevant"); ``gains``
+    the graded gain of each (the rating clipped at 0); ``n_masked`` the interactions dropped
+    because ``mask`` removes them from every ranking (they could never be hits). Items outside
+    ``allowed`` (the ``candidates`` of :func:`evaluate`) are never ranked either, so they are
+    not relevant (not counted in ``n_masked``: restricting candidates is the caller's choice).
+    """
+    test_m = sp.csr_matrix(test_matrix, copy=True)
+    test_m.sum_duplicates()
+    test_m.sort_indices()
+    keep = np.ones(test_m.nnz, dtype=bool)
+    if threshold is not None:
+        keep &= test_m.data >= threshold
+    if allowed is not None:
+        keep &= allowed[test_m.indices]
+    n_masked = 0
+    if mask is not None:
+        numbered = sp.csr_matrix((np.arange(1, test_m.nnz + 1, dtype=np.int64), test_m.indices, test_m.indptr),
+                                 shape=test_m.shape)
+        m = sp.csr_matrix(mask, copy=True)
+        m.data = np.ones(len(m.data), dtype=np.int64)  # structure only: a stored zero masks too
+        both = numbered.multiply(m).tocsr()
+        masked = np.zeros(test_m.nnz, dtype=bool)
+        masked[both.data[both.data > 0] - 1] = True
+        n_masked = int((masked & keep).sum())
+        keep &= ~masked
+    rows = np.repeat(np.arange(test_m.shape[0]), np.diff(test_m.indptr))[keep]
+    index = sp.csr_matrix((np.arange(1, int(keep.sum()) + 1, dtype=np.int64), (rows, test_m.indices[keep])),
+                          shape=test_m.shape)
+    index.sort_indices()
+    gains = np.maximum(test_m.data[keep].astype(np.float64), 0.0)
+    return index, gains, n_masked
+
+
+def _candidate_items(candidates, test: Dataset) -> np.ndarray | None:
+    """Boolean item mask of ``evaluate(candidates=...)``: None, "test" or item ids."""
+    if candidates is None:
+        return None
+    if isinstance(candidates, str):
+        if candidates != "test":
+            raise ValueError(f"candidates={candidates!r}: use None, 'test' (items occurring in test, the cold-item "
+                             "protocol) or an array of item ids, e.g. candidates=test.item_ids[:100].")
+        allowed = test.item_counts() > 0
+    else:
+        ids = np.atleast_1d(np.asarray(candidates))
+        if ids.size == 0:
+            raise ValueError("candidates is empty; pass at least one item id, 'test', or None for every item.")
+        allowed = np.zeros(test.n_items, dtype=bool)
+        allowed[test.item_vocab.to_rows(ids, param="candidates")] = True
+    return allowed
+
+
 def evaluate(model: Recommender, train: Dataset, test: Dataset, k: int | Iterable[int] = (5, 10, 20),
              exclude=None, relevance_threshold: float | None = None, users=None, refit: bool | str = "auto",
-             gain: str = "linear", chunk_size: int | None = None, show_progress: bool = False) -> EvaluationResult:
+             gain: str = "linear", chunk_size: int | None = None, show_progress: bool = False,
+             candidates=None) -> EvaluationResult:
     """Fit (if needed), rank every unseen item for each test user, and score the lists.
 
     Parameters
@@ -117,19 +192,33 @@ def evaluate(model: Recommender, train: Dataset, test: Dataset, k: int | Iterabl
         protocol, RecBole validation). For RecBole's test phase pass
         ``Dataset.concat([train, valid])``. ``False``: rank everything.
     relevance_threshold : float, optional
-        Test ratings >= this are relevant; default every test rating (MSR protocol).
+        Test ratings >= this are relevant; default every test rating (MSR protocol),
+        including ratings of 0 and negative ratings (see the module docstring).
     users : array-like of user ids, optional
         Restrict evaluation to these users.
     refit : True, False or "auto"
         ``"auto"`` fits unless the model is already fitted on this very ``train``.
     gain : {"linear", "exponential"}
-        Gain of ``ndcg_graded@k`` (grades = test ratings).
+        Gain of ``ndcg_graded@k``: ``g`` or ``2**g - 1`` with grade ``g`` = the test
+        rating clipped at 0.
     chunk_size : int, optional
         Users ranked at once.
+    candidates : None, "test" or array-like of item ids
+        Items that may be ranked (after ``exclude``). ``None``: every item. ``"test"``:
+        only the items that occur in ``test`` — the item cold-start protocol (see
+        :func:`~filmrec_toolkit.cold_item_split`), where each user ranks the held-out items.
+        An array of item ids restricts every list to those items (relevant test items
+        outside it still count as relevant, e.g. in recall's denominator).
 
     Returns
     -------
     EvaluationResult
+
+    Raises
+    ------
+    ValueError
+        When no user has a relevant test item (every metric would be NaN), or for a bad
+        ``k``, ``gain``, ``relevance_threshold`` or ``refit``.
     """
     train = ensure_dataset(train, "train")
     test = ensure_dataset(test, "test")
@@ -143,6 +232,8 @@ def evaluate(model: Recommender, train: Dataset, test: Dataset, k: int | Iterabl
         raise ValueError("k is empty; give at least one cut-off, e.g. k=(10,).")
     if refit not in (True, False, "auto"):
         raise ValueError(f"refit={refit!r} must be True, False or 'auto'.")
+    check_option(gain, "gain", ("linear", "exponential"), example='gain="linear"')
+    check_number(relevance_threshold, "relevance_threshold", allow_none=True, example="relevance_threshold=4")
     needs_fit = refit is True or (refit == "auto" and getattr(model, "train_", None) is not train)
     if needs_fit:
         model.fit(train)
@@ -154,12 +245,13 @@ def evaluate(model: Recommender, train: Dataset, test: Dataset, k: int | Iterabl
             raise ValueError("refit=False: the model was fitted on data with other vocabularies than train.")
         fit_seconds = 0.0
     mask = _as_matrix(exclude, train, "exclude")
+    allowed = _candidate_items(candidates, test)
 
-    rel = test.matrix.copy()
-    if relevance_threshold is not None:
-        rel.data = np.where(rel.data >= relevance_threshold, rel.data, 0).astype(np.float32)
-        rel.eliminate_zeros()
-    rel.sort_indices()
+    rel, gains_all, n_masked = _relevant_entries(test.matrix, relevance_threshold, mask, allowed)
+    if n_masked:
+        warnings.warn(f"{n_masked} test interaction(s) are also in `exclude` and can never be recommended; "
+                      "they are not counted as relevant. Remove them from `exclude` (e.g. exclude=None for "
+                      "the training items only) or deduplicate the splits.", UserWarning, stacklevel=2)
     n_rel_all = np.diff(rel.indptr)
     if users is None:
         test_user_rows = np.arange(train.n_users)
@@ -170,23 +262,32 @@ def evaluate(model: Recommender, train: Dataset, test: Dataset, k: int | Iterabl
     rows = test_user_rows[has_rel]
     if excluded:
         logger.info("%d test user(s) have no relevant test item and are excluded", excluded)
+    if len(rows) == 0:
+        raise ValueError(
+            f"no user has a relevant test item: test has {test.n_ratings} rating(s), relevance_threshold="
+            f"{relevance_threshold!r}, users={'all' if users is None else len(test_user_rows)}, "
+            f"{n_masked} test interaction(s) masked by `exclude`. Every metric would be NaN; pass a non-empty "
+            "test split (e.g. stratified_split(ds, (0.8, 0.2))) or lower relevance_threshold.")
     kmax = max(ks)
 
     start = time.perf_counter()
     cols, vals = model.recommend_rows(rows, kmax, exclude_seen=mask if mask is not None else False,
+                                      candidate_mask=allowed,
                                       chunk_size=chunk_size or default_chunk_size(model.n_items_),
                                       show_progress=show_progress)
     score_seconds = time.perf_counter() - start
 
     valid = np.isfinite(vals)
     sub = rel[rows]
-    if len(rows) and cols.shape[1]:
-        grades = np.asarray(sub[np.arange(len(rows))[:, None], cols].todense()).reshape(cols.shape)
+    if cols.shape[1]:
+        # entry number + 1 of each ranked item in the relevance structure (0 = not relevant): hits go by
+        # structure, so a relevant rating of 0 is still a hit
+        found = np.asarray(sub[np.arange(len(rows))[:, None], cols].todense(), dtype=np.int64).reshape(cols.shape)
     else:
-        grades = np.zeros(cols.shape, dtype=np.float32)
-    grades = np.where(valid, grades, 0.0)
-    hits = grades > 0
-    ideal = np.split(sub.data, sub.indptr[1:-1]) if len(rows) else []
+        found = np.zeros(cols.shape, dtype=np.int64)
+    hits = (found > 0) & valid
+    grades = np.where(hits, gains_all[np.maximum(found - 1, 0)], 0.0)
+    ideal = np.split(gains_all[sub.data - 1], sub.indptr[1:-1])
     metrics = ranking_metrics(hits, n_rel_all[rows], ks, gains=grades, ideal_gains=ideal, gain=gain)
     per_user = pd.DataFrame({USER_COL: train.user_vocab.to_ids(rows), "n_test": n_rel_all[rows].astype(np.int64),
                              **metrics})

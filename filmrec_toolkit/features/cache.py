@@ -6,7 +6,7 @@ Layout (under ``<data home>/embeddings`` unless ``path`` is given)::
                                          # pooling, max_length, dtype
     <slug>-<keyhash>/chunk-*.npz         # hashes (sha256 of each text) + float32 vectors + checksum
 
-Every chunk is written to a temporary file and renamed, so a run killed mid-way leaves only
+Every chunk is written atomically (``filmrec_toolkit._io``), so a run killed mid-way leaves only
 complete chunks: the next run reuses them and encodes the rest. A chunk that cannot be read
 or whose checksum does not match is logged, moved aside to ``*.corrupt`` and its texts are
 encoded again: it is never used.
@@ -23,7 +23,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Sequence
@@ -31,6 +30,7 @@ from typing import Sequence
 import numpy as np
 
 from .._config import get_data_home
+from .._io import atomic_save_npz, atomic_write_bytes, clean_stale_temps, load_npz
 
 logger = logging.getLogger(__name__)
 
@@ -106,35 +106,20 @@ class EmbeddingCache:
 
     @staticmethod
     def _atomic_write_bytes(path: Path, data: bytes) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        atomic_write_bytes(path, data)
 
     # ------------------------------------------------------------ chunks
     def _write_chunk(self, folder: Path, hashes: np.ndarray, vectors: np.ndarray, name: str | None = None) -> Path:
         hashes = np.asarray(hashes, dtype="U64")
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         final = folder / (name or f"chunk-{uuid.uuid4().hex}.npz")
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, hashes=hashes, vectors=vectors, checksum=np.asarray(_checksum(hashes, vectors)))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, final)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        return final
+        return atomic_save_npz(final, hashes=hashes, vectors=vectors, checksum=np.asarray(_checksum(hashes, vectors)))
 
     def _read_chunk(self, path: Path, dim: int | None) -> tuple[np.ndarray, np.ndarray]:
-        with np.load(path, allow_pickle=False) as data:
-            hashes, vectors, checksum = data["hashes"], data["vectors"], str(data["checksum"])
+        data = load_npz(path)
+        hashes, vectors, checksum = data["hashes"], data["vectors"], str(data["checksum"])
+        if hashes.dtype.kind != "U" or vectors.dtype != np.float32:
+            raise ValueError(f"dtypes hashes {hashes.dtype}, vectors {vectors.dtype}; expected unicode and float32")
         if vectors.ndim != 2 or len(hashes) != len(vectors):
             raise ValueError(f"shape mismatch: {len(hashes)} hashes, vectors {vectors.shape}")
         if dim is not None and vectors.shape[1] != dim:
@@ -147,16 +132,26 @@ class EmbeddingCache:
         """All valid cached vectors of ``key`` as ``{text_sha256: vector}`` and the number of corrupt files.
 
         A corrupt or truncated chunk is logged at WARNING level and renamed to ``*.corrupt``
-        (kept for inspection, never read again); its texts count as not cached.
+        (kept for inspection, never read again); its texts count as not cached. Temporary
+        files left by a crashed writer more than a day ago are deleted.
         """
         folder = self.directory(key)
+        if not folder.is_dir():
+            return {}, 0
+        clean_stale_temps(folder)
+        table, n_corrupt, _ = self._load_files(sorted(folder.glob("chunk-*.npz")), dim)
+        return table, n_corrupt
+
+    def _load_files(self, files: Sequence[Path], dim: int | None) -> tuple[dict[str, np.ndarray], int, list[Path]]:
+        """Vectors of ``files``, the number of corrupt ones (set aside) and the files actually read."""
         table: dict[str, np.ndarray] = {}
         n_corrupt = 0
-        if not folder.is_dir():
-            return table, 0
-        for path in sorted(folder.glob("chunk-*.npz")):
+        read: list[Path] = []
+        for path in files:
             try:
                 hashes, vectors = self._read_chunk(path, dim)
+            except FileNotFoundError:  # removed meanwhile by another process's compact
+                continue
             except Exception as err:  # noqa: BLE001 - any read failure means the file is unusable
                 n_corrupt += 1
                 logger.warning("embedding cache file %s is corrupt or truncated (%s: %s); it is set aside as "
@@ -167,23 +162,27 @@ class EmbeddingCache:
                 except OSError:  # pragma: no cover - read-only folder
                     pass
                 continue
+            read.append(path)
             for h, v in zip(hashes.tolist(), vectors):
                 table[h] = v
-        return table, n_corrupt
+        return table, n_corrupt, read
 
     def compact(self, key: dict, dim: int | None = None) -> None:
-        """Merge a key's chunk files into one file (written atomically before the old ones are removed)."""
+        """Merge a key's chunk files into one file (written atomically before the old ones are removed).
+
+        Only the files listed *before* reading are merged and then removed: a chunk another
+        process writes meanwhile is neither read nor deleted.
+        """
         folder = self.directory(key)
         files = sorted(folder.glob("chunk-*.npz"))
         if len(files) <= 1:
             return
-        table, _ = self.load(key, dim)
-        remaining = sorted(folder.glob("chunk-*.npz"))
+        table, _, read = self._load_files(files, dim)
         if table:
             hashes = np.asarray(list(table), dtype="U64")
             merged = self._write_chunk(folder, hashes, np.stack([table[h] for h in hashes.tolist()]),
                                        name=f"chunk-{uuid.uuid4().hex}.npz")
-            for path in remaining:
+            for path in read:
                 if path != merged:
                     path.unlink(missing_ok=True)
 

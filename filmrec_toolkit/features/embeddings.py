@@ -78,21 +78,67 @@ class ItemEmbeddings:
         return ItemEmbeddings(self.matrix[pos], ids, self.model_id, hashes, dict(self.meta), self.transform_state)
 
     def save(self, path) -> Path:
-        """Write ``<path>.npz`` (matrix, ids, hashes) with the meta as JSON."""
+        """Write ``<path>.npz`` (matrix, ids, hashes, meta as JSON) atomically, without pickle.
+
+        String ids (the ml-1m pack keys items by "Title (Year)") are stored as a unicode
+        array, integer ids as int64: the file never holds Python objects, so :meth:`load`
+        reads it with ``allow_pickle=False``.
+        """
+        from .._io import atomic_save_npz
+
         path = Path(path).with_suffix(".npz")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, matrix=self.matrix, item_ids=self.item_ids.astype(object if self.item_ids.dtype == object else self.item_ids.dtype),
-                 text_hashes=np.asarray([] if self.text_hashes is None else self.text_hashes, dtype=str),
-                 model_id=np.asarray(self.model_id), meta=np.asarray(json.dumps(self.meta, default=str)),
-                 **{f"transform_{k}": np.asarray(v) for k, v in (self.transform_state or {}).items()})
-        tmp.replace(path)
+        atomic_save_npz(path, matrix=self.matrix, item_ids=_plain_ids(self.item_ids),
+                        text_hashes=np.asarray([] if self.text_hashes is None else self.text_hashes, dtype=str),
+                        model_id=np.asarray(str(self.model_id)), meta=np.asarray(json.dumps(self.meta, default=str)),
+                        **{f"transform_{k}": np.asarray(v) for k, v in (self.transform_state or {}).items()})
         return path
 
     @classmethod
     def load(cls, path) -> "ItemEmbeddings":
-        data = np.load(Path(path).with_suffix(".npz"), allow_pickle=True)
-        hashes = data["text_hashes"]
-        state = {k[len("transform_"):]: data[k] for k in data.files if k.startswith("transform_")}
-        return cls(data["matrix"], data["item_ids"], str(data["model_id"]),
-                   hashes if len(hashes) else None, json.loads(str(data["meta"])), state or None)
+        """Read a file written by :meth:`save`; it is never unpickled.
+
+        Raises
+        ------
+        UnsafeFileError
+            The file holds pickled Python objects (it could run code; nothing is executed).
+        ValueError
+            The file is damaged or is not an ``ItemEmbeddings`` file (missing arrays, shapes
+            that do not match, a non-numeric matrix).
+        """
+        from .._io import load_npz
+
+        path = Path(path).with_suffix(".npz")
+        data = load_npz(path)
+        missing = [k for k in ("matrix", "item_ids") if k not in data]
+        if missing:
+            raise ValueError(f"{str(path)!r} is not an ItemEmbeddings file: it lacks {missing} (it has "
+                             f"{sorted(data)}); write one with ItemEmbeddings.save.")
+        matrix = data["matrix"]
+        if matrix.dtype.kind not in "fiu" or matrix.ndim != 2:
+            raise ValueError(f"{str(path)!r}: 'matrix' must be a 2-D numeric array, got dtype {matrix.dtype} "
+                             f"and shape {matrix.shape}.")
+        ids = data["item_ids"]
+        if ids.dtype.kind == "U":  # back to Python str, like the ids of a Dataset
+            ids = ids.astype(object)
+        hashes = data.get("text_hashes", np.asarray([], dtype=str))
+        state = {k[len("transform_"):]: v for k, v in data.items() if k.startswith("transform_")}
+        meta = json.loads(str(data["meta"])) if "meta" in data else {}
+        model_id = str(data["model_id"]) if "model_id" in data else "unknown"
+        try:
+            return cls(matrix, ids, model_id, hashes if len(hashes) else None, meta, state or None)
+        except ValueError as err:
+            raise ValueError(f"{str(path)!r} is damaged: {err}") from None
+
+
+def _plain_ids(ids: np.ndarray) -> np.ndarray:
+    """Ids as a unicode or int64 array (never dtype object, which numpy would pickle)."""
+    ids = np.asarray(ids)
+    if not ids.dtype.hasobject:
+        return ids
+    values = ids.tolist()
+    if all(isinstance(v, str) for v in values):
+        return np.asarray(values, dtype=str)
+    if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+        return np.asarray(values, dtype=np.int64)
+    kinds = sorted({type(v).__name__ for v in values})
+    raise TypeError(f"item_ids mix types {kinds}; use one type, e.g. item_ids.astype(str).")

@@ -319,7 +319,7 @@ class TextEncoder:
         except Exception as err:  # noqa: BLE001 - any hub error means "not available offline"
             raise ValueError(f"model={str(model)!r} is neither a preset {sorted(PRESETS)}, a local folder, nor a "
                              f"Hugging Face id in the local cache ({type(err).__name__}). Download it once with "
-                             "`huggingface-cli download <id>` or pass a local folder.") from err
+                             f"`hf download {model}` (huggingface_hub's command line) or pass a local folder.") from err
         return Path(local), str(model)
 
     def _resolve_device(self):

@@ -11,7 +11,7 @@ Every metric is a pure function with two forms:
 
 Variants follow the Microsoft Recommenders benchmark (recommenders 1.2.x,
 ``python_evaluation.py``) and RecBole (``recbole/evaluator/metrics.py``); see
-``PROTOCOLS.md``. A user with no relevant item is undefined for every metric: the
+``docs/protocols.md``. A user with no relevant item is undefined for every metric: the
 functions return ``NaN`` and :func:`~filmrec_toolkit.evaluation.evaluate` excludes and
 counts such users. A list shorter than ``k`` (k larger than the catalogue) is padded
 with misses: precision still divides by ``k``.

@@ -4,7 +4,7 @@ Every function is pure and takes a top-k frame (``user_id, item_id, score, rank`
 as returned by ``Recommender.recommend``) and the training :class:`Dataset` whose
 item vocabulary defines the catalogue. Per-list metrics take ``per_user``: ``False``
 returns the mean over users with a (non-empty, defined) list, ``True`` returns a
-Series indexed by ``user_id``. Variants follow PROTOCOLS.md ("Beyond-accuracy
+Series indexed by ``user_id``. Variants follow docs/protocols.md ("Beyond-accuracy
 definitions"); each docstring states its formula and reference.
 """
 
@@ -162,7 +162,7 @@ def exposure_gini(recommendations: pd.DataFrame, train: Dataset, k: int | None =
     """Gini index of item exposure over the whole catalogue.
 
     :func:`gini_index` of :func:`item_exposure` over all items of the training
-    vocabulary; never-recommended items count as 0 (PROTOCOLS.md).
+    vocabulary; never-recommended items count as 0 (docs/protocols.md).
     """
     return gini_index(item_exposure(recommendations, train, k, discount))
 
@@ -207,7 +207,7 @@ def head_items(train: Dataset, head_share: float = 0.2) -> np.ndarray:
 
     Items sorted by training rating count (descending, ties by item row) are in the head
     up to and including the one at which cumulative training interactions reach
-    ``head_share`` of all (PROTOCOLS.md; Abdollahpouri, Burke & Mobasher, FLAIRS 2019).
+    ``head_share`` of all (docs/protocols.md; Abdollahpouri, Burke & Mobasher, FLAIRS 2019).
     Everything else is the long tail.
     """
     train = ensure_dataset(train, "train")

@@ -10,7 +10,8 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["plot_lorenz_curves", "plot_group_gaps", "plot_tradeoff", "plot_popularity_distribution"]
+__all__ = ["plot_lorenz_curves", "plot_group_gaps", "plot_tradeoff", "plot_popularity_distribution",
+           "plot_model_means"]
 
 
 def _axes(ax, figsize=(6, 4)):
@@ -20,6 +21,14 @@ def _axes(ax, figsize=(6, 4)):
         fig, ax = plt.subplots(figsize=figsize)
         return fig, ax
     return ax.figure, ax
+
+
+def _legend_outside(ax, **kwargs):
+    """Legend to the right of the axes, so it never hides data."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles, labels, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+                  borderaxespad=0.0, **kwargs)
 
 
 def plot_lorenz_curves(exposures: Mapping[str, np.ndarray], ax=None):
@@ -40,7 +49,7 @@ def plot_lorenz_curves(exposures: Mapping[str, np.ndarray], ax=None):
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_title("Lorenz curves of item exposure")
-    ax.legend(fontsize=8)
+    _legend_outside(ax)
     return fig
 
 
@@ -48,8 +57,14 @@ def plot_group_gaps(groups: pd.DataFrame, metric: str, attribute: str | None = N
     """Group means with their confidence intervals (bars + error bars).
 
     ``groups`` is :attr:`GroupFairness.groups` (optionally with a ``model`` column, one
-    bar colour per model); ``attribute`` restricts to one attribute.
+    bar colour per model); ``attribute`` restricts to one attribute. With several
+    attributes and no ``ax``, each attribute gets its own panel
+    (:func:`~filmrec_toolkit.plots.plot_group_panels`) instead of one crowded axis.
     """
+    if attribute is None and ax is None and groups.loc[groups["metric"] == metric, "attribute"].nunique() > 1:
+        from .report import plot_group_panels
+
+        return plot_group_panels(groups, metric)
     fig, ax = _axes(ax, figsize=(8, 4))
     sub = groups.loc[groups["metric"] == metric]
     if attribute is not None:
@@ -75,7 +90,7 @@ def plot_group_gaps(groups: pd.DataFrame, metric: str, attribute: str | None = N
     ax.set_ylabel(f"mean {metric} (95% CI)")
     ax.set_title(f"{metric} by user group" + (f" ({attribute})" if attribute else ""))
     if len(models) > 1 or models[0]:
-        ax.legend(fontsize=8)
+        _legend_outside(ax)
     fig.tight_layout()
     return fig
 
@@ -102,7 +117,7 @@ def plot_tradeoff(tradeoff: pd.DataFrame, x: str = "ild", y: str = "ndcg@10", ax
     ax.set_xlabel(x)
     ax.set_ylabel(y)
     ax.set_title(f"Trade-off: {y} vs {x}")
-    ax.legend(fontsize=8)
+    _legend_outside(ax)
     return fig
 
 
@@ -122,5 +137,36 @@ def plot_popularity_distribution(popularity: pd.DataFrame, ax=None, bins: int = 
     ax.set_xlabel("log10(1 + training ratings of the item)")
     ax.set_ylabel("density")
     ax.set_title("Popularity of recommended vs consumed items")
-    ax.legend(fontsize=8)
+    _legend_outside(ax)
+    return fig
+
+
+def plot_model_means(per_user: Mapping[str, pd.DataFrame], metric: str = "ndcg@10", confidence: float = 0.95,
+                     random_state=42, ax=None):
+    """One bar per model: the mean of a per-user metric with its bootstrap confidence interval.
+
+    ``per_user`` maps a model name to a per-user frame (``evaluate(...).per_user``);
+    the interval is :func:`~filmrec_toolkit.metrics.bootstrap_ci` of the user values.
+    """
+    from ..metrics.fairness import bootstrap_ci
+
+    if not per_user:
+        raise ValueError("per_user is empty; pass {model name: evaluate(...).per_user}.")
+    names, means, lows, highs = [], [], [], []
+    for name, frame in per_user.items():
+        if metric not in frame.columns:
+            raise ValueError(f"per_user[{name!r}] has no column {metric!r}; it has {list(frame.columns)}.")
+        values = frame[metric].to_numpy(dtype=float)
+        lo, hi = bootstrap_ci(values, confidence=confidence, random_state=random_state)
+        names.append(name)
+        means.append(float(np.nanmean(values)))
+        lows.append(lo)
+        highs.append(hi)
+    fig, ax = _axes(ax, figsize=(max(5, 1.6 * len(names)), 4))
+    means = np.asarray(means)
+    err = np.vstack([means - np.asarray(lows), np.asarray(highs) - means])
+    ax.bar(range(len(names)), means, yerr=err, capsize=4, color="tab:blue", alpha=0.8)
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names, rotation=15, ha="right", fontsize=8)
+    ax.set_ylabel(f"mean {metric} ({confidence:.0%} bootstrap CI)")
     return fig

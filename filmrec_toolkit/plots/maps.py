@@ -11,7 +11,7 @@ import pandas as pd
 from ..datasets.movielens import ML1M_AGE_LABELS
 
 __all__ = ["main_genres", "plot_item_map", "plot_user_map", "plot_silhouette", "plot_genre_lift",
-           "plot_demographics"]
+           "plot_segment_lifts", "plot_demographics"]
 
 _OTHER = "other"
 
@@ -79,8 +79,11 @@ def plot_item_map(coords, dataset=None, genres=None, titles=None, label=8, ax=No
             rows = np.argsort(-pop, kind="stable")[: int(label)]
         else:
             rows = np.asarray(label, dtype=int)
-        for r in rows:
-            ax.annotate(str(titles[r]), coords[r], fontsize=7, xytext=(3, 3), textcoords="offset points")
+        texts = [ax.text(coords[r, 0], coords[r, 1], str(titles[r]), fontsize=7) for r in rows]
+        if texts:  # push overlapping titles apart (adjustText), with a thin line to their point
+            from adjustText import adjust_text
+
+            adjust_text(texts, ax=ax, arrowprops=dict(arrowstyle="-", color="grey", lw=0.5))
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title("Films by main genre")
@@ -102,9 +105,12 @@ def plot_user_map(coords, labels, names=None, ax=None, point_size: float = 4):
     ----------
     coords : array (n_users, 2)
     labels : array (n_users,) or SegmentResult
+        With a SegmentResult whose mean silhouette is below .25, the title says the
+        structure is weak (with the value).
     names : mapping segment -> str, optional
         Legend text (e.g. the ``label`` column of :func:`describe_segments`).
     """
+    result = labels if hasattr(labels, "silhouette") and hasattr(labels, "k") else None
     labels = np.asarray(getattr(labels, "labels", labels))
     coords = _check_coords(coords, len(labels))
     fig, ax = _axes(ax)
@@ -118,7 +124,12 @@ def plot_user_map(coords, labels, names=None, ax=None, point_size: float = 4):
     ax.legend(title="segment", fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title("Users by segment")
+    title = "Users by segment"
+    if result is not None:
+        sil = float(result.silhouette.get(result.k, np.nan))
+        if sil < 0.25:  # Kaufman & Rousseeuw: below .25 there is no substantial structure
+            title += f"\nweak structure: mean silhouette {sil:.2f} < 0.25, segments overlap"
+    ax.set_title(title)
     fig.tight_layout()
     return fig
 
@@ -145,17 +156,72 @@ def plot_silhouette(scores, chosen=None, ax=None):
 
 
 def plot_genre_lift(lift, segment, top: int = 10, ax=None):
-    """Horizontal bars of a segment's genre lift (1 = as in the whole population).
+    """One segment's genre lift as bars growing from 1 (= as common as in the whole population).
 
-    ``lift`` is the segments x genres frame of :func:`~filmrec_toolkit.genre_lift`
-    (or ``describe_segments(...).attrs["genre_lift"]``).
+    The axis is logarithmic and centred on 1, so ×0.8 and ×1.25 are equally far from it;
+    blue = over-represented, red = under-represented. ``lift`` is the segments x genres
+    frame of :func:`~filmrec_toolkit.genre_lift` (or ``describe_segments(...).attrs["genre_lift"]``);
+    the ``top`` genres farthest from 1 are shown. :func:`plot_segment_lifts` shows every segment.
     """
-    row = pd.DataFrame(lift).loc[segment].dropna().sort_values(ascending=False).head(top)[::-1]
+    row = pd.DataFrame(lift).loc[segment].dropna()
+    row = row[row > 0]
+    row = row.reindex(np.log(row).abs().sort_values(ascending=False, kind="mergesort").index[:top])
+    row = row.sort_values()
     fig, ax = _axes(ax, (6, 4))
-    ax.barh(row.index.astype(str), row.to_numpy(), color=["tab:blue" if v >= 1 else "tab:grey" for v in row])
+    ax.barh(row.index.astype(str), row.to_numpy() - 1.0, left=1.0,
+            color=["tab:blue" if v >= 1 else "tab:red" for v in row])
+    ax.set_xscale("log")
+    span = float(np.exp(np.abs(np.log(row.to_numpy())).max())) * 1.15 if len(row) else 2.0
+    ax.set_xlim(1 / span, span)
     ax.axvline(1.0, color="black", linewidth=0.8)
-    ax.set_xlabel("lift vs all users")
+    from matplotlib.ticker import FuncFormatter
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"×{v:.2g}"))
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+    for y, v in enumerate(row.to_numpy()):
+        ax.text(v, y, f" ×{v:.2f} " if v >= 1 else f" ×{v:.2f} ", va="center", ha="left" if v >= 1 else "right",
+                fontsize=7)
+    ax.set_xlabel("lift vs all users (log scale, 1 = same as everyone)")
     ax.set_title(f"Segment {segment}: genres")
+    return fig
+
+
+def plot_segment_lifts(lift, names=None, p_values=None, alpha: float = 0.05, ax=None):
+    """Every segment's genre lift as one heat map on a diverging scale centred on ×1.
+
+    Colour = log2 lift (blue over-, red under-represented, white = as in the population);
+    each cell shows its ×lift, greyed when ``p_values`` (segments x genres, e.g.
+    ``describe_segments(...).attrs["genre_p"]``) is not below ``alpha``. ``names`` maps a
+    segment to its label for the row names.
+    """
+    from matplotlib.colors import TwoSlopeNorm
+
+    frame = pd.DataFrame(lift).astype(float)
+    logs = np.log2(frame.where(frame > 0)).to_numpy()
+    bound = float(np.nanmax(np.abs(logs))) if np.isfinite(logs).any() else 1.0
+    bound = max(bound, 0.1)
+    fig, ax = _axes(ax, (min(1.0 + 0.55 * frame.shape[1], 14), 1.2 + 0.45 * frame.shape[0]))
+    im = ax.imshow(np.nan_to_num(logs, nan=0.0), cmap="RdBu", norm=TwoSlopeNorm(0.0, -bound, bound), aspect="auto")
+    for i in range(frame.shape[0]):
+        for j in range(frame.shape[1]):
+            v = frame.iat[i, j]
+            if np.isnan(v):
+                continue
+            weak = p_values is not None and not (pd.DataFrame(p_values).reindex_like(frame).iat[i, j] < alpha)
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6,
+                    color="grey" if weak else ("white" if abs(logs[i, j]) > 0.6 * bound else "black"))
+    ax.set_xticks(range(frame.shape[1]))
+    ax.set_xticklabels(frame.columns.astype(str), rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(frame.shape[0]))
+    ax.set_yticklabels([f"{s}: {dict(names).get(s, '')}" if names is not None else str(s) for s in frame.index],
+                       fontsize=7)
+    cbar = fig.colorbar(im, ax=ax, fraction=0.03, pad=0.02)
+    ticks = [t for t in (-2, -1, -0.5, 0, 0.5, 1, 2) if abs(t) <= bound]
+    cbar.set_ticks(ticks)
+    cbar.set_ticklabels([f"×{2 ** t:.2g}" for t in ticks])
+    cbar.set_label("lift (log scale)", fontsize=7)
+    ax.set_title("Genre lift of every segment (1 = as in the whole population"
+                 + ("; grey numbers: not significant" if p_values is not None else "") + ")", fontsize=9)
     return fig
 
 

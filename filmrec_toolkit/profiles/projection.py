@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
 
 from .._config import get_data_home
+from .._io import atomic_save_npy, load_npy
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,8 @@ def project_2d(matrix, method: str = "umap", random_state: int | None = 42, cach
     cache : bool
         Read/write ``get_data_home(data_home)/projections/<method>-<hash>.npy``; the hash
         covers the exact matrix bytes and every parameter, so a changed input never reads a
-        stale file. Files are written to a temporary name and renamed.
+        stale file. Files are written atomically; a cached file that is not a finite float
+        ``(n, 2)`` array (damaged, truncated, edited) is logged, ignored and rebuilt.
     n_neighbors, min_dist, metric :
         UMAP parameters (ignored by PCA).
     data_home : path, optional
@@ -69,8 +70,10 @@ def project_2d(matrix, method: str = "umap", random_state: int | None = 42, cach
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{method}-{_cache_key(x, params)}.npy"
         if path.exists():
-            logger.info("project_2d: reusing %s", path)
-            return np.load(path)
+            cached = _read_cached(path, len(x))
+            if cached is not None:
+                logger.info("project_2d: reusing %s", path)
+                return cached
     if method == "pca":
         from sklearn.decomposition import PCA
 
@@ -83,10 +86,27 @@ def project_2d(matrix, method: str = "umap", random_state: int | None = 42, cach
         coords = reducer.fit_transform(x)
     coords = np.asarray(coords, dtype=np.float32)
     if path is not None:
-        tmp = Path(f"{path}.{os.getpid()}.tmp.npy")
-        np.save(tmp, coords)
-        tmp.replace(path)
+        atomic_save_npy(path, coords)
     return coords
+
+
+def _read_cached(path: Path, n_rows: int) -> np.ndarray | None:
+    """The cached coordinates if the file is a finite float ``(n_rows, 2)`` array, else None (logged)."""
+    try:
+        coords = load_npy(path)
+        problem = None
+        if coords.shape != (n_rows, 2):
+            problem = f"shape {coords.shape}, expected ({n_rows}, 2)"
+        elif coords.dtype.kind != "f":
+            problem = f"dtype {coords.dtype}, expected float32"
+        elif not np.isfinite(coords).all():
+            problem = "NaN or infinite values"
+    except (ValueError, OSError) as err:  # damaged, truncated or pickled: never used
+        problem = f"{type(err).__name__}: {err}"
+    if problem is not None:
+        logger.warning("project_2d: the cached file %s is unusable (%s); it is ignored and rebuilt.", path, problem)
+        return None
+    return coords.astype(np.float32, copy=False)
 
 
 __all__ = ["project_2d"]

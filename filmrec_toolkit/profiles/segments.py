@@ -300,15 +300,107 @@ def _fmt_comp(lift: pd.Series, share: pd.Series, suppressed: pd.Series, top: int
     return ", ".join(parts)
 
 
+#: readable names of demographic values in segment labels
+_VALUE_NAMES = {("gender", "F"): "women", ("gender", "M"): "men"}
+
+
+def _value_name(attribute: str, value) -> str:
+    if (attribute, str(value)) in _VALUE_NAMES:
+        return _VALUE_NAMES[(attribute, str(value))]
+    if attribute == "age_group":
+        return f"aged {value}" if value != "Under 18" else "under 18"
+    if attribute == "occupation":
+        return f"{value}s" if value not in ("other", "none") else f"occupation '{value}'"
+    return f"{attribute} {value}"
+
+
+def segment_label(genre_lift: pd.Series, genre_p: pd.Series | None = None, traits: Sequence[tuple[str, float]] = (),
+                  min_lift: float = 1.2, alpha: float = 0.05, n_genres: int = 3) -> tuple[str, str]:
+    """A segment's short label, claiming only what the numbers support.
+
+    Rule: a genre enters the label only when its lift is at least ``min_lift`` (×1.2 by
+    default: a genre 20 % more common than in the whole population) AND its test is
+    significant (``genre_p < alpha``); up to ``n_genres`` such genres, highest lift first,
+    joined by " · ". Without one, the label is the strongest significant trait of
+    ``traits`` (``(text, p)`` pairs such as activity or a demographic; smallest p wins),
+    and otherwise "mixed tastes".
+
+    Returns ``(label, reason)``, the reason saying which rule applied, with the numbers.
+    """
+    lift = pd.Series(genre_lift, dtype=float).dropna()
+    p = pd.Series(genre_p, dtype=float).reindex(lift.index) if genre_p is not None else pd.Series(0.0, lift.index)
+    keep = lift[(lift >= min_lift) & (p < alpha)].sort_values(ascending=False, kind="mergesort").head(n_genres)
+    if len(keep):
+        return (" · ".join(keep.index.astype(str)),
+                "genres with lift ≥ ×%g and p < %g: " % (min_lift, alpha)
+                + ", ".join(f"{g} ×{v:.2f} (p = {p[g]:.2g})" for g, v in keep.items()))
+    best = [(text, pv) for text, pv in traits if pv is not None and not np.isnan(pv) and pv < alpha]
+    top = lift.sort_values(ascending=False).head(1)
+    why = (f"no genre reaches lift ×{min_lift:g} with p < {alpha:g}"
+           + (f" (highest: {top.index[0]} ×{top.iloc[0]:.2f})" if len(top) else ""))
+    if best:
+        text, pv = min(best, key=lambda t: t[1])
+        return text, f"{why}; strongest significant trait (p = {pv:.2g})"
+    return "mixed tastes", f"{why}, and no activity or demographic trait is significant"
+
+
+def genre_share_tests(dataset: Dataset, labels) -> pd.DataFrame:
+    """Segments x genres p-values: is the segment's per-user share of each genre different from the rest's?
+
+    Each user's share of ratings whose film has the genre is compared between the
+    segment's users and all other users with a two-sided Mann-Whitney U test; p-values are
+    Holm-adjusted across the genres of each segment. Users, not ratings, are the
+    independent units.
+    """
+    from scipy.stats import mannwhitneyu
+
+    from ..metrics.fairness import holm_correction
+
+    dataset = ensure_dataset(dataset)
+    labels = _labels_array(labels, dataset.n_users)
+    table, names = _genre_table(dataset)
+    counts = np.zeros((dataset.n_users, len(names)))
+    np.add.at(counts, dataset.user_rows, table[dataset.item_rows])
+    n = np.bincount(dataset.user_rows, minlength=dataset.n_users).astype(float)
+    share = counts / np.maximum(n, 1)[:, None]
+    rated = n > 0
+    segs = np.unique(labels)
+    out = np.full((len(segs), len(names)), np.nan)
+    for i, seg in enumerate(segs):
+        a, b = (labels == seg) & rated, (labels != seg) & rated
+        if a.sum() < 1 or b.sum() < 1:
+            continue
+        res = mannwhitneyu(share[a], share[b], alternative="two-sided", axis=0)
+        out[i] = holm_correction(np.where(np.isnan(res.pvalue), 1.0, res.pvalue))
+    return pd.DataFrame(out, index=pd.Index(segs, name="segment"), columns=names)
+
+
+def segment_structure_note(segments, threshold: float = 0.25) -> str:
+    """A warning sentence when the segmentation is weak (mean silhouette below ``threshold``), else "".
+
+    ``segments`` is a :class:`SegmentResult` or a silhouette value. Kaufman & Rousseeuw
+    (1990) read a mean silhouette below .25 as "no substantial structure".
+    """
+    value = segments.silhouette.get(segments.k, np.nan) if isinstance(segments, SegmentResult) else float(segments)
+    if value is None or np.isnan(value) or value >= threshold:
+        return ""
+    return (f"Weak structure: the mean silhouette is {value:.2f} (below {threshold:g}), so these segments overlap "
+            "heavily. Read them as tendencies within one continuous audience, not as distinct groups.")
+
+
 def describe_segments(dataset: Dataset, labels, embeddings: ItemEmbeddings | None = None, profiles=None,
                       min_cell: int | None = None, attributes: Sequence[str] = DEMOGRAPHICS,
                       n_genres: int = 3, n_films: int = 3, min_genre_share: float = 0.02,
-                      top_values: int = 2) -> pd.DataFrame:
+                      top_values: int = 2, min_lift: float = 1.2, alpha: float = 0.05) -> pd.DataFrame:
     """One row per segment: who they are, what they watch, and a short label.
 
     Columns (in order):
 
-    - ``label``: the top-lift genres joined by " · " (e.g. "Children's · Animation · Musical").
+    - ``label``: :func:`segment_label`: the genres with lift ≥ ``min_lift`` and a significant
+      per-user test (:func:`genre_share_tests`), joined by " · " (e.g. "Children's ·
+      Animation · Musical"); otherwise the strongest significant trait (heavy / light
+      raters, an over-represented demographic) or "mixed tastes". ``label_reason`` says
+      which rule applied, with its numbers.
     - ``size``, ``share``: users in the segment and share of all users.
     - for each demographic attribute present in ``dataset.users`` (``gender``, ``age_group``,
       ``occupation``): ``<attr>`` = the ``top_values`` most over-represented values as
@@ -335,12 +427,18 @@ def describe_segments(dataset: Dataset, labels, embeddings: ItemEmbeddings | Non
     attributes : sequence of str
     n_genres, n_films, top_values : int
     min_genre_share : float
+    min_lift, alpha : float
+        The label rule of :func:`segment_label`.
 
     Returns
     -------
     DataFrame indexed by segment. ``.attrs["compositions"]`` holds the full long tables of
-    :func:`demographic_composition`, ``.attrs["genre_lift"]`` the segments x genres lift.
+    :func:`demographic_composition`, ``.attrs["genre_lift"]`` the segments x genres lift,
+    ``.attrs["genre_p"]`` their Holm-adjusted p-values; when ``labels`` is a
+    :class:`SegmentResult`, ``.attrs["silhouette"]`` and ``.attrs["structure_note"]``
+    (:func:`segment_structure_note`, "" when the structure is not weak).
     """
+    result = labels if isinstance(labels, SegmentResult) else None
     dataset = ensure_dataset(dataset)
     labels = _labels_array(labels, dataset.n_users)
     if min_cell is not None:
@@ -363,8 +461,12 @@ def describe_segments(dataset: Dataset, labels, embeddings: ItemEmbeddings | Non
     values = {a: dataset.users[a].to_numpy() for a in attrs}
     has_genres = "genres" in dataset.items.columns
     lift = genre_lift(dataset, labels) if has_genres else None
+    genre_p = genre_share_tests(dataset, labels) if has_genres else None
     if has_genres:
         table, names = _genre_table(dataset)
+    from scipy.stats import mannwhitneyu
+
+    per_user_n = np.bincount(dataset.user_rows, minlength=n_users)
     seg_of_rating = labels[dataset.user_rows]
     ratings = dataset.ratings[RATING_COL].to_numpy(float)
     rows = []
@@ -379,9 +481,7 @@ def describe_segments(dataset: Dataset, labels, embeddings: ItemEmbeddings | Non
             lifts = lift.loc[seg].where(share >= min_genre_share).dropna().sort_values(ascending=False,
                                                                                        kind="mergesort")
             top = lifts.head(n_genres)
-            row["label"] = " · ".join(top.index) if len(top) else "(no genre stands out)"
-        else:
-            row["label"] = f"segment {seg}"
+        row["label"] = f"segment {seg}"
         hidden = min_cell is not None and size < min_cell
         row["size"] = np.nan if hidden else size
         row["share"] = np.nan if hidden else size / n_users
@@ -392,8 +492,27 @@ def describe_segments(dataset: Dataset, labels, embeddings: ItemEmbeddings | Non
             seg_counts = pd.Series(values[a][mask]).value_counts().reindex(order, fill_value=0)
             rest_counts = pd.Series(values[a][~mask]).value_counts().reindex(order, fill_value=0)
             row[f"{a}_p"] = composition_chi2(seg_counts.to_numpy(), rest_counts.to_numpy())[1]
+        traits = []
+        if mask.any() and (~mask).any():
+            mine, rest = per_user_n[mask], per_user_n[~mask]
+            p_act = mannwhitneyu(mine, rest, alternative="two-sided").pvalue
+            ratio = np.median(mine) / max(np.median(rest), 1)
+            word = "heavy raters" if np.median(mine) > np.median(rest) else "light raters"
+            traits.append((f"{word} (median {np.median(mine):.0f} ratings vs {np.median(rest):.0f}, ×{ratio:.2f})",
+                           float(p_act)))
+        for a in attrs:
+            c = comps[a].loc[(comps[a]["segment"] == seg) & ~comps[a]["suppressed"]].dropna(subset=["lift"])
+            if len(c) and row.get(f"{a}_p") is not None:
+                best = c.sort_values("lift", ascending=False, kind="mergesort").iloc[0]
+                if best["lift"] >= min_lift:
+                    traits.append((f"{_value_name(a, best['value'])} over-represented "
+                                   f"({best['share']:.0%}, ×{best['lift']:.2f})", float(row[f"{a}_p"])))
         if has_genres:
+            row["label"], row["label_reason"] = segment_label(
+                lift.loc[seg].where(share >= min_genre_share), genre_p.loc[seg], traits, min_lift, alpha, n_genres)
             row["top_genres"] = ", ".join(f"{g} ×{v:.2f}" for g, v in top.items())
+        else:
+            row["label"], row["label_reason"] = segment_label(pd.Series(dtype=float), None, traits, min_lift, alpha)
         centroid = _segment_centroid(dataset, mask, emb, profiles)
         if centroid is not None and emb is not None:
             sims = emb @ centroid
@@ -406,9 +525,14 @@ def describe_segments(dataset: Dataset, labels, embeddings: ItemEmbeddings | Non
         row["ratings_per_user"] = in_seg.sum() / max(size, 1)
         rows.append(row)
     out = pd.DataFrame(rows).set_index("segment")
+    out = out[["label", *(c for c in out.columns if c != "label")]]
     out.attrs["compositions"] = comps
     if lift is not None:
         out.attrs["genre_lift"] = lift
+        out.attrs["genre_p"] = genre_p
+    if result is not None:
+        out.attrs["silhouette"] = float(result.silhouette.get(result.k, np.nan))
+        out.attrs["structure_note"] = segment_structure_note(result)
     return out
 
 
@@ -460,4 +584,5 @@ def export_audience(labels, segment, min_size: int = 50, include_ids: bool = Fal
 
 
 __all__ = ["SegmentResult", "segment_users", "describe_segments", "demographic_composition", "genre_lift",
-           "composition_lift", "composition_chi2", "export_audience"]
+           "composition_lift", "composition_chi2", "export_audience", "segment_label", "genre_share_tests",
+           "segment_structure_note"]

@@ -1,18 +1,39 @@
 """Recommenders sharing one interface (fit / score / recommend), cold start and explanations."""
 
-from .base import Recommender, default_chunk_size, topk_frame
-from .cold_start import recommend_for_profile, resolve_items
+from .audience import (
+    AudienceRecall,
+    AudienceResult,
+    UserActivity,
+    audience_for,
+    audience_recall_lift,
+    audience_sentence,
+    compare_audience_recall,
+)
+from .base import Recommender, count_differing_lists, default_chunk_size, topk_frame
+from .cold_start import (
+    genre_precision,
+    load_wish_queries,
+     recommend_for_profile,
+    resolve_items,
+    wish_genre_precision,
+    wish_query,
+)
 from .content import ContentRecommender
+from .content_to_cf import ContentToCF
 from .ease import EASE
+from .ease_side import EASESide
 from .explain import Explanation, explain
-from .hybrid import ContentAwareHybrid, Hybrid, normalize_scores
+from .hybrid import ContentAwareHybrid, Hybrid, normalize_scores, tune_blend
 from .itemknn import ItemKNN, item_cosine_neighbors
 from .mf import ALS, BPR
 from .popularity import Popularity
 
 __all__ = [
-    "Recommender", "default_chunk_size", "topk_frame",
-    "ContentRecommender", "Popularity", "ItemKNN", "item_cosine_neighbors", "EASE", "ALS", "BPR",
-    "Hybrid", "ContentAwareHybrid", "normalize_scores",
+    "Recommender", "default_chunk_size", "topk_frame", "count_differing_lists",
+    "ContentRecommender", "ContentToCF", "Popularity", "ItemKNN", "item_cosine_neighbors", "EASE", "EASESide", "ALS", "BPR",
+    "Hybrid", "ContentAwareHybrid", "normalize_scores", "tune_blend",
     "recommend_for_profile", "resolve_items", "Explanation", "explain",
+    "genre_precision", "load_wish_queries", "wish_genre_precision", "wish_query",
+    "AudienceResult", "AudienceRecall", "UserActivity", "audience_for", "audience_recall_lift", "audience_sentence",
+    "compare_audience_recall",
 ]

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from .._config import ITEM_COL, RANK_COL, SCORE_COL, USER_COL
 from .._params import ParamsMixin
-from .._topk import topk
+from .._topk import dot_error_bound, pair_dots, topk, topk_refined
 from ..datasets.dataset import Dataset, ensure_dataset
 from ..exceptions import check_fitted, check_frame, check_positive_int
 
@@ -30,6 +30,41 @@ CHUNK_BYTES = 128 * 2**20
 def default_chunk_size(n_items: int, budget_bytes: int = CHUNK_BYTES) -> int:
     """Users per chunk so that one chunk of float32 scores fits ``budget_bytes``."""
     return max(1, int(budget_bytes // (4 * max(1, n_items))))
+
+
+def stored_entries(matrix: sp.spmatrix) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of every STORED entry of a sparse matrix, whatever its value.
+
+    Seen-item exclusion goes by sparsity structure, never by value: a rating of 0
+    ("watched, disliked") or an implicit weight of 0 is still an interaction, while
+    ``matrix.nonzero()`` would drop it. Duplicate entries are returned once.
+    """
+    m = sp.csr_matrix(matrix)
+    if not m.has_canonical_format:
+        m = m.copy()
+        m.sum_duplicates()  # merges duplicates; keeps explicit zeros (it never eliminates them)
+    rows = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr))
+    return rows, m.indices.astype(np.int64, copy=False)
+
+
+def count_differing_lists(a: pd.DataFrame, b: pd.DataFrame, scores: bool = True) -> int:
+    """Number of users whose top-k lists differ between two ``recommend`` frames.
+
+    A list differs when its items (in rank order) differ or, with ``scores=True``, when
+    any score differs bit for bit; a user present in only one frame counts as differing.
+    Benchmarks and tests report this number rather than a bare "identical" flag.
+    """
+    cols = [ITEM_COL, SCORE_COL] if scores else [ITEM_COL]
+
+    def lists(frame: pd.DataFrame) -> pd.Series:
+        f = frame.sort_values([USER_COL, RANK_COL], kind="mergesort")
+        return f.groupby(USER_COL, sort=True)[cols].apply(lambda g: tuple(map(tuple, g.to_numpy().tolist())))
+
+    la, lb = lists(a), lists(b)
+    users = la.index.union(lb.index)
+    la, lb = la.reindex(users), lb.reindex(users)
+    same = [x == y for x, y in zip(la.tolist(), lb.tolist())]
+    return int(len(users) - sum(same))
 
 
 def topk_frame(user_ids: np.ndarray, item_ids: np.ndarray, cols: np.ndarray, vals: np.ndarray) -> pd.DataFrame:
@@ -57,16 +92,30 @@ class Recommender(ParamsMixin):
     name: str = "recommender"
 
     # -- subclass hooks ----------------------------------------------------
+    def _validate_params(self) -> None:
+        """Check the hyper-parameters (called by :meth:`fit` before ``_fit``); raise with advice."""
+
     def _fit(self, train: Dataset) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _score(self, user_rows: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _dot_factors(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(user_matrix, item_matrix)`` when ``_score`` is exactly ``user_matrix[rows] @ item_matrix.T``.
+
+        Dense dot-product models return their factors so that :meth:`recommend_rows`
+        re-ranks the head of each list with reproducible float64 dot products
+        (:func:`filmrec_toolkit._topk.topk_refined`); the default ``None`` ranks the
+        scores as they are.
+        """
+        return None
+
     # -- public API --------------------------------------------------------
     def fit(self, train: Dataset) -> "Recommender":
         """Fit on a training Dataset; returns self."""
         train = ensure_dataset(train, "train")
+        self._validate_params()
         start = time.perf_counter()
         self._fit(train)
         self.fit_seconds_ = time.perf_counter() - start
@@ -141,6 +190,11 @@ class Recommender(ParamsMixin):
         """Top-k item rows and scores for user rows, as arrays ``(n, k)`` (``-inf`` = no item).
 
         Streams over chunks of users; see the module docstring for the memory bound.
+        Every stored entry of the exclusion matrix is excluded, whatever its value. The
+        lists (and scores) do not depend on ``chunk_size``, the BLAS thread count or a
+        cluster layout: ties go to the lower item row, and models with
+        :meth:`_dot_factors` have their list heads re-ranked with reproducible float64
+        dot products (see :mod:`filmrec_toolkit._topk`).
         ``device`` (e.g. ``"cuda"``, ``"cpu"``): score and rank with torch there instead of
         NumPy (see :mod:`filmrec_toolkit._device`).
         """
@@ -154,6 +208,11 @@ class Recommender(ParamsMixin):
 
             return recommend_rows_torch(self, rows, kk, exclude, candidate_mask, chunk_size, device, show_progress)
         chunk = chunk_size or default_chunk_size(self.n_items_)
+        chunk = check_positive_int(chunk, "chunk_size")
+        factors = self._dot_factors()
+        if factors is not None:
+            left, right = factors
+            right_max = float(np.sqrt(np.max(np.einsum("ij,ij->i", right, right, dtype=np.float64), initial=0.0)))
         out_cols = np.zeros((len(rows), kk), dtype=np.int64)
         out_vals = np.full((len(rows), kk), -np.inf, dtype=np.float32)
         starts = range(0, len(rows), chunk)
@@ -165,8 +224,7 @@ class Recommender(ParamsMixin):
             part = rows[s:s + chunk]
             scores = self.score(part)
             if exclude is not None:
-                sub = exclude[part]
-                r, c = sub.nonzero()
+                r, c = stored_entries(exclude[part])
                 scores[r, c] = -np.inf
             if candidate_mask is not None:
                 if isinstance(candidate_mask, np.ndarray):
@@ -174,7 +232,12 @@ class Recommender(ParamsMixin):
                 else:
                     allowed = candidate_mask[s:s + chunk].toarray()
                     scores[~allowed] = -np.inf
-            cols, vals = topk(scores, kk)
+            if factors is None:
+                cols, vals = topk(scores, kk)
+            else:  # the same lists whatever the chunk, thread count or cluster layout (see _topk)
+                lp = left[part]
+                slack = dot_error_bound(np.linalg.norm(lp.astype(np.float64), axis=1), right_max, lp.shape[1])
+                cols, vals = topk_refined(scores, kk, lambda r, c, lp=lp: pair_dots(lp[r], right[c]), slack)
             out_cols[s:s + len(part)] = cols
             out_vals[s:s + len(part)] = vals
         return out_cols, out_vals
@@ -192,6 +255,8 @@ class Recommender(ParamsMixin):
         exclude_seen : bool, Dataset or sparse matrix
             ``True`` removes the training items; a Dataset (e.g. train + valid) or a
             users x items matrix removes those instead; ``False`` removes nothing.
+            Every stored entry is removed whatever its value (a rating of 0 or a
+            negative rating is still a seen item).
         candidates : array-like of item ids, dict user -> ids, or DataFrame(user_id, item_id)
             Restrict ranking to these items.
         chunk_size : int, optional

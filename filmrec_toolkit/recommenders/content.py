@@ -55,6 +55,12 @@ class ContentRecommender(Recommender):
     def _score(self, user_rows: np.ndarray) -> np.ndarray:
         return self.profiler_.score(user_rows, self.embeddings_.matrix)
 
+    def _dot_factors(self):
+        # plain profiles . vectors: recommend_rows re-ranks the list heads reproducibly (see _topk)
+        if type(self.profiler_).score is UserProfiler.score and hasattr(self.profiler_, "profiles_"):
+            return np.asarray(self.profiler_.profiles_, np.float32), np.asarray(self.embeddings_.matrix, np.float32)
+        return None
+
     # -- cold start ---------------------------------------------------------
     def _profile_vector(self, item_rows, ratings) -> np.ndarray:
         maker = getattr(self.profiler_, "profile_from_items", None)
@@ -75,23 +81,57 @@ class ContentRecommender(Recommender):
         profile = l2_normalize(np.sum(parts, axis=0)[None, :])[0]
         return self.embeddings_.matrix @ profile
 
+    def score_new_items(self, features, users=None) -> np.ndarray:
+        """Scores of films the model has never seen (only their vectors) for known users.
+
+        Parameters
+        ----------
+        features : ndarray (n_new, d) or (d,), or ItemEmbeddings
+            Vectors of the new films from the encoder that produced the model's item
+            embeddings, e.g. ``encoder.transform(["A retired spy ..."])``. Rows are
+            L2-normalised here, as the catalogue's are.
+        users : array-like of user ids, optional
+            Default: every user of the training data, in user-vocabulary order.
+
+        Returns
+        -------
+        ndarray (n_users, n_new) float32
+            profile · vector, on the same scale as :meth:`score` of catalogue films.
+        """
+        from ..exceptions import check_fitted
+
+        check_fitted(self, "train_")
+        if isinstance(features, ItemEmbeddings):
+            features = features.matrix
+        x = np.asarray(features, dtype=np.float32)
+        if x.ndim == 1:
+            x = x[None, :]
+        if x.ndim != 2 or x.shape[0] == 0:
+            raise ValueError(f"features must be a 2-D array (n_new_items, d) with at least one row, got shape "
+                             f"{x.shape}; e.g. features=encoder.transform(['A retired spy ...']).")
+        if x.shape[1] != self.embeddings_.dim:
+            raise ValueError(f"features has dimension {x.shape[1]}, the model's embeddings "
+                             f"({self.embeddings_.model_id}) have {self.embeddings_.dim}; encode the new films "
+                             "with the encoder that produced the item embeddings.")
+        if not np.isfinite(x).all():
+            raise ValueError("features contains NaN or inf values; check the encoder output.")
+        rows = as_user_rows(self, users)
+        return np.asarray(self.profiler_.score(rows, l2_normalize(x)), dtype=np.float32)
+
     def recommend_new_items(self, new_items: ItemEmbeddings, users=None, k: int = 10) -> pd.DataFrame:
         """Rank items the model has never seen (no ratings, only a vector) for known users.
 
-        Scores are profile · vector, as for every other item, so they can be merged
-        with :meth:`recommend` output.
+        Scores are :meth:`score_new_items` (profile · vector, as for every other item), so
+        they can be merged with :meth:`recommend` output.
         """
         from ..exceptions import check_positive_int
 
         k = check_positive_int(k, "k")
         if not isinstance(new_items, ItemEmbeddings):
             raise TypeError(f"new_items must be ItemEmbeddings, got {type(new_items).__name__}.")
-        if new_items.dim != self.embeddings_.dim:
-            raise ValueError(f"new_items has dimension {new_items.dim}, the model's embeddings "
-                             f"{self.embeddings_.dim}; embed the new items with the same encoder.")
         rows = as_user_rows(self, users)
-        scores = self.profiler_.score(rows, new_items.matrix)
-        cols, vals = topk(np.asarray(scores, dtype=np.float32), k)
+        scores = self.score_new_items(new_items, users)
+        cols, vals = topk(scores, k)
         n, kk = cols.shape
         return pd.DataFrame({USER_COL: np.repeat(self.user_vocab_.to_ids(rows), kk),
                              ITEM_COL: new_items.item_ids[cols.ravel()], SCORE_COL: vals.ravel(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .._validation import check_bool, check_number
 from ..datasets.dataset import Dataset
 from .base import Recommender
 from .explain import Explanation, history_explanation, user_history_arrays
@@ -78,9 +79,12 @@ class EASE(Recommender):
         self.l2 = l2
         self.implicit = implicit
 
+    def _validate_params(self) -> None:
+        # the closed form needs a positive, finite penalty (inf gives B = 0: empty lists)
+        check_number(self.l2, "l2", low=0, low_open=True, example="EASE(l2=500.0)")
+        check_bool(self.implicit, "implicit", example="EASE(implicit=True)")
+
     def _fit(self, train: Dataset) -> None:
-        if not self.l2 > 0:
-            raise ValueError(f"l2 == {self.l2}, must be > 0 (the closed form needs a positive penalty).")
         check_ease_memory(train.n_items)
         x = interaction_matrix(train, self.implicit)
         gram = (x.T @ x).toarray().astype(np.float64)
@@ -97,7 +101,8 @@ class EASE(Recommender):
     def _score_profile(self, item_rows, ratings, text_vector) -> np.ndarray:
         if text_vector is not None:
             raise ValueError("text: EASE cannot use text; use a ContentRecommender or a content hybrid.")
-        x = np.ones(len(item_rows), np.float32) if (self.implicit or ratings is None) else np.asarray(ratings, np.float32)
+        implicit = check_bool(self.implicit, "implicit", example="EASE(implicit=True)")  # read again at use
+        x = np.ones(len(item_rows), np.float32) if (implicit or ratings is None) else np.asarray(ratings, np.float32)
         return x @ self.B_[item_rows]
 
     def explain(self, user, item, n: int = 5) -> Explanation:

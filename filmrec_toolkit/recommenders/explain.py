@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import NamedTuple
 
 import numpy as np
@@ -30,8 +31,9 @@ class Explanation(NamedTuple):
     sentence: str
     score: float = float("nan")
 
-    def _repr_html_(self) -> str:  # pragma: no cover - notebook display
-        return f"<p>{self.sentence}</p>" + self.frame.to_html(index=False)
+    def _repr_html_(self) -> str:
+        # titles come from data files: the sentence is escaped, and so is every cell of the frame
+        return f"<p>{html.escape(str(self.sentence))}</p>" + self.frame.to_html(index=False, escape=True)
 
 
 def explain(model, user, item, n: int = 5) -> Explanation:

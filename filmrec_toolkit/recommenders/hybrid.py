@@ -1,26 +1,61 @@
-"""Blends of fitted recommenders on normalised scores, and a content-aware blend for rarely rated items."""
+"""Blends of recommenders on per-user normalised scores, and a content blend gated by item support.
+
+Both hybrids are built so that they can never be *structurally* worse than their
+collaborative part: every blend weight may be 0, and a hybrid whose only non-zero
+weight is one member's ranks exactly as that member (it returns that member's raw
+scores). Choose the weights on a validation split with :func:`filmrec_toolkit.tune`
+(weight 0 in the grid lets validation switch the language model off).
+
+Members are cloned (:func:`filmrec_toolkit.clone`) before fitting: the models passed
+in are never fitted or changed by the hybrid.
+"""
 
 from __future__ import annotations
 
-from typing import Sequence
+import logging
+import math
+import numbers
+from typing import Mapping, Sequence
 
 import numpy as np
+from scipy.stats import rankdata
 
+from .._params import clone
 from ..datasets.dataset import Dataset
 from .base import Recommender
 
-__all__ = ["Hybrid", "ContentAwareHybrid", "normalize_scores"]
+logger = logging.getLogger(__name__)
+__all__ = ["Hybrid", "ContentAwareHybrid", "normalize_scores", "tune_blend"]
 
-_NORMALIZATIONS = ("zscore", "minmax", "none")
+_NORMALIZATIONS = ("zscore", "minmax", "rank", "none")
+
+
+def _check_normalization(method) -> str:
+    if method not in _NORMALIZATIONS:
+        raise ValueError(f"normalization={method!r} is not one of {_NORMALIZATIONS}; e.g. normalization='zscore'.")
+    return method
 
 
 def normalize_scores(scores: np.ndarray, method: str = "zscore") -> np.ndarray:
-    """Per-user (row) normalisation: ``zscore`` (s - mean) / std, ``minmax`` to [0, 1], or ``none``.
+    """Per-user (row) normalisation of a score matrix.
 
-    A constant row becomes 0.
+    ``zscore``: (s - mean) / std over the row. Subtracting a per-user constant never
+    changes that user's ranking, so for blending this is *scale matching*: each
+    member's scores are divided by their per-user spread. ``minmax``: to [0, 1] (range
+    matching). ``rank``: the item's rank in the row divided by the row length, in
+    (0, 1] (ties get their average rank; only the order of a member's scores counts).
+    ``none``: unchanged. A constant row becomes 0 (``rank``: 0.5 for every item).
+
+    Parameters
+    ----------
+    scores : array (n_users, n_items)
+    method : {"zscore", "minmax", "rank", "none"}
+
+    Returns
+    -------
+    ndarray of float32, same shape.
     """
-    if method not in _NORMALIZATIONS:
-        raise ValueError(f"normalization={method!r} is not one of {_NORMALIZATIONS}.")
+    _check_normalization(method)
     s = np.asarray(scores, dtype=np.float32)
     if method == "none":
         return s
@@ -28,9 +63,48 @@ def normalize_scores(scores: np.ndarray, method: str = "zscore") -> np.ndarray:
         mu = s.mean(axis=1, keepdims=True)
         sd = s.std(axis=1, keepdims=True)
         return np.divide(s - mu, sd, out=np.zeros_like(s), where=sd > 1e-12)
+    if method == "rank":
+        if s.size == 0:
+            return s
+        return (rankdata(s, axis=1) / s.shape[1]).astype(np.float32)
     lo = s.min(axis=1, keepdims=True)
     span = s.max(axis=1, keepdims=True) - lo
     return np.divide(s - lo, span, out=np.zeros_like(s), where=span > 1e-12)
+
+
+def _check_weight(value, name: str, example: str) -> float:
+    """A finite number >= 0 (bools refused), as float; the error names the parameter and a fix."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not ok or not math.isfinite(float(value)) or float(value) < 0:
+        raise ValueError(f"{name} == {value!r}: must be a finite number >= 0 (0 switches that part off); "
+                         f"e.g. {example}.")
+    return float(value)
+
+
+def _check_bool(value, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} == {value!r}: must be True or False; e.g. {name}=True.")
+    return bool(value)
+
+
+def _check_member(model, name: str) -> Recommender:
+    if not isinstance(model, Recommender):
+        raise TypeError(f"{name} must be a filmrec_toolkit Recommender (e.g. EASE()), got {type(model).__name__}.")
+    return model
+
+
+def _fitted_member(model: Recommender, train: Dataset, refit: bool) -> Recommender:
+    """A fitted member for ``train`` without ever fitting the caller's object.
+
+    ``refit=True`` (or an unfitted model): a clone fitted on ``train``. ``refit=False``
+    and fitted on this data's vocabularies: the model itself, used read-only.
+    """
+    if refit or not hasattr(model, "train_"):
+        return clone(model).fit(train)
+    if model.user_vocab_ != train.user_vocab or model.item_vocab_ != train.item_vocab:
+        raise ValueError(f"{type(model).__name__} was fitted on data with other vocabularies; pass refit=True "
+                         "or fit it on a split of this dataset.")
+    return model
 
 
 def _member_profile_scores(model: Recommender, item_rows, ratings, text_vector, n_items: int) -> np.ndarray:
@@ -43,29 +117,31 @@ def _member_profile_scores(model: Recommender, item_rows, ratings, text_vector, 
     return np.asarray(model._score_profile(item_rows, ratings, text), dtype=np.float32)[None, :]
 
 
-def _fit_members(models, train: Dataset, refit: bool) -> None:
-    for m in models:
-        if not isinstance(m, Recommender):
-            raise TypeError(f"models must be Recommender instances, got {type(m).__name__}.")
-        if refit or not hasattr(m, "train_"):
-            m.fit(train)
-        elif m.user_vocab_ != train.user_vocab or m.item_vocab_ != train.item_vocab:
-            raise ValueError(f"{type(m).__name__} was fitted on data with other vocabularies; pass refit=True "
-                             "or fit it on a split of this dataset.")
-
-
 class Hybrid(Recommender):
-    """Weighted sum of per-user normalised scores: Σ_m w_m · norm(score_m).
+    """Weighted sum of per-user normalised member scores: Σ_m w_m · norm(score_m).
+
+    With a single non-zero weight the hybrid returns that member's raw scores, so it
+    ranks exactly as that member: ``Hybrid([ease, content], weights=[1, 0])`` *is* EASE.
 
     Parameters
     ----------
     models : sequence of Recommender
-        Fitted on ``fit`` (``refit=True``) or used as they are (``refit=False``, they
-        must share the training vocabularies).
+        Members; clones are fitted (the objects passed in are never fitted or changed).
     weights : sequence of float, optional
-        One per model; default equal weights.
-    normalization : {"zscore", "minmax", "none"}
+        One finite weight >= 0 per model, not all 0; default equal weights. Choose them
+        on validation (:func:`filmrec_toolkit.tune`), e.g. ``{"weights": [(1, 0), (1, 0.1), (1, 0.3)]}``.
+    normalization : {"zscore", "minmax", "rank", "none"}
+        Per-user normalisation of each member before blending (:func:`normalize_scores`).
     refit : bool
+        ``True`` (default): fit a clone of every member on the training data.
+        ``False``: members already fitted on a split with the same vocabularies are used
+        as they are (read-only); unfitted ones are cloned and fitted.
+
+    Attributes
+    ----------
+    models_ : list of Recommender
+        The fitted members.
+    weights_ : ndarray of float32
     """
 
     name = "Hybrid"
@@ -77,88 +153,229 @@ class Hybrid(Recommender):
         self.normalization = normalization
         self.refit = refit
 
-    def _fit(self, train: Dataset) -> None:
-        models = list(self.models)
+    def _check_params(self) -> tuple[list[Recommender], np.ndarray]:
+        if isinstance(self.models, Recommender) or not isinstance(self.models, (list, tuple)):
+            raise TypeError(f"models must be a list of Recommenders, e.g. models=[EASE(), ContentRecommender(emb)]; "
+                            f"got {type(self.models).__name__}.")
+        models = [_check_member(m, f"models[{i}]") for i, m in enumerate(self.models)]
         if not models:
-            raise ValueError("models is empty; give at least one recommender to blend.")
-        weights = np.ones(len(models)) if self.weights is None else np.asarray(self.weights, dtype=np.float64)
-        if weights.shape != (len(models),):
-            raise ValueError(f"weights has {weights.size} value(s) for {len(models)} model(s); give one per model.")
-        normalize_scores(np.zeros((1, 1)), self.normalization)
-        _fit_members(models, train, self.refit)
-        self.models_ = models
+            raise ValueError("models is empty; give at least one recommender to blend, e.g. models=[EASE()].")
+        if self.weights is None:
+            weights = np.ones(len(models))
+        else:
+            if np.ndim(self.weights) != 1:
+                raise ValueError(f"weights == {self.weights!r}: must be one number per model; "
+                                 f"e.g. weights={[1.0] + [0.2] * (len(models) - 1)}.")
+            given = list(self.weights)
+            if len(given) != len(models):
+                raise ValueError(f"weights has {len(given)} value(s) for {len(models)} model(s); give one per model, "
+                                 f"e.g. weights={[1.0] + [0.2] * (len(models) - 1)}.")
+            example = f"weights={[1.0] + [0.2] * (len(models) - 1)}"
+            weights = np.array([_check_weight(w, f"weights[{i}]", example) for i, w in enumerate(given)])
+            if not weights.any():
+                raise ValueError(f"weights == {given!r}: at least one weight must be > 0; e.g. {example}.")
+        _check_normalization(self.normalization)
+        _check_bool(self.refit, "refit")
+        return models, weights
+
+    def _fit(self, train: Dataset) -> None:
+        models, weights = self._check_params()
+        self.models_ = [_fitted_member(m, train, self.refit) for m in models]
         self.weights_ = weights.astype(np.float32)
 
+    def _active(self) -> list[tuple[float, Recommender]]:
+        self._check_params()
+        return [(float(w), m) for w, m in zip(self.weights_, self.models_) if w != 0]
+
     def _score(self, user_rows: np.ndarray) -> np.ndarray:
-        out = None
-        for w, m in zip(self.weights_, self.models_):
-            if w == 0:
-                continue
-            part = w * normalize_scores(m.score(user_rows), self.normalization)
-            out = part if out is None else out + part
-        return out if out is not None else np.zeros((len(user_rows), self.n_items_), np.float32)
+        active = self._active()
+        if len(active) == 1:  # exactly the member's ranking (and scores)
+            return active[0][1].score(user_rows)
+        out = np.zeros((len(user_rows), self.n_items_), np.float32)
+        for w, m in active:
+            out += w * normalize_scores(m.score(user_rows), self.normalization)
+        return out
 
     def _score_profile(self, item_rows, ratings, text_vector) -> np.ndarray:
+        active = self._active()
+        parts = [(w, _member_profile_scores(m, item_rows, ratings, text_vector, self.n_items_)) for w, m in active]
+        if len(parts) == 1:
+            return parts[0][1][0]
         out = np.zeros((1, self.n_items_), np.float32)
-        for w, m in zip(self.weights_, self.models_):
-            if w != 0:
-                part = _member_profile_scores(m, item_rows, ratings, text_vector, self.n_items_)
-                out += w * normalize_scores(part, self.normalization)
+        for w, part in parts:
+            out += w * normalize_scores(part, self.normalization)
         return out[0]
 
 
 class ContentAwareHybrid(Recommender):
-    """CF blended with content, leaning on content for items with few ratings.
+    """CF plus content, with more content for items with few training ratings.
 
-    score(u, i) = (1 - a_i) · norm(cf)(u, i) + a_i · norm(content)(u, i), with
-    a_i = content_weight + (1 - content_weight) · shrink / (shrink + n_i), n_i the
-    item's training ratings. A never-rated item (n_i = 0) is scored by content alone;
-    a popular one mostly by CF.
+    score(u, i) = norm(cf)(u, i) + a_i · norm(content)(u, i), with
+    a_i = content_weight + tail_weight · shrink / (shrink + n_i), n_i the item's
+    training ratings. ``content_weight`` adds content to every item; ``tail_weight``
+    adds it mostly to rarely rated items (half of it at ``shrink`` ratings, all of it
+    for a never-rated item). With ``content_weight = tail_weight = 0`` the hybrid
+    returns the CF member's raw scores: it ranks exactly as the CF model.
 
     Parameters
     ----------
     cf, content : Recommender
-        E.g. ``EASE()`` and ``ContentRecommender(embeddings)``.
-    content_weight : float in [0, 1]
-        Content share for very popular items.
-    shrink : float >= 0
-        Ratings at which an item's CF and content shares meet halfway (above the floor).
-    normalization : {"zscore", "minmax", "none"}
+        E.g. ``EASE()`` and ``ContentRecommender(embeddings)``; clones are fitted.
+    content_weight : float >= 0
+        Content weight for every item (relative to CF's weight 1, after normalisation).
+    tail_weight : float >= 0
+        Extra content weight for items with few ratings (item-support gating).
+    shrink : float > 0
+        Training ratings at which the extra weight is halved.
+    normalization : {"zscore", "minmax", "rank", "none"}
+        Per-user normalisation of both members (:func:`normalize_scores`).
     refit : bool
+        As in :class:`Hybrid`.
+
+    Attributes
+    ----------
+    cf_, content_ : Recommender
+        The fitted members.
+    item_content_weight_ : ndarray (n_items,) float32
+        a_i for every item.
     """
 
     name = "ContentAwareHybrid"
 
     def __init__(self, cf: Recommender, content: Recommender, content_weight: float = 0.1,
-                 shrink: float = 10.0, normalization: str = "zscore", refit: bool = True) -> None:
+                 tail_weight: float = 0.0, shrink: float = 10.0, normalization: str = "zscore",
+                 refit: bool = True) -> None:
         self.cf = cf
         self.content = content
         self.content_weight = content_weight
+        self.tail_weight = tail_weight
         self.shrink = shrink
         self.normalization = normalization
         self.refit = refit
 
+    def _check_params(self) -> tuple[float, float, float]:
+        _check_member(self.cf, "cf")
+        _check_member(self.content, "content")
+        cw = _check_weight(self.content_weight, "content_weight", "content_weight=0.1")
+        tw = _check_weight(self.tail_weight, "tail_weight", "tail_weight=0.5")
+        shrink = _check_weight(self.shrink, "shrink", "shrink=10.0")
+        if shrink == 0:
+            raise ValueError("shrink == 0: must be a finite number > 0 (ratings at which the tail weight halves); "
+                             "e.g. shrink=10.0.")
+        _check_normalization(self.normalization)
+        _check_bool(self.refit, "refit")
+        return cw, tw, shrink
+
     def _fit(self, train: Dataset) -> None:
-        if not 0.0 <= self.content_weight <= 1.0:
-            raise ValueError(f"content_weight == {self.content_weight}, must be in [0, 1].")
-        if self.shrink < 0:
-            raise ValueError(f"shrink == {self.shrink}, must be >= 0.")
-        normalize_scores(np.zeros((1, 1)), self.normalization)
-        _fit_members([self.cf, self.content], train, self.refit)
+        cw, tw, shrink = self._check_params()
+        self.cf_ = _fitted_member(self.cf, train, self.refit)
+        self.content_ = _fitted_member(self.content, train, self.refit)
         n = train.item_counts().astype(np.float64)
-        cold = np.divide(self.shrink, self.shrink + n, out=np.ones_like(n), where=(self.shrink + n) > 0)
-        self.item_content_share_ = (self.content_weight + (1 - self.content_weight) * cold).astype(np.float32)
+        self.item_content_weight_ = (cw + tw * shrink / (shrink + n)).astype(np.float32)
+
+    def _content_off(self) -> bool:
+        self._check_params()
+        return not self.item_content_weight_.any()
 
     def _score(self, user_rows: np.ndarray) -> np.ndarray:
-        a = self.item_content_share_
-        cf = normalize_scores(self.cf.score(user_rows), self.normalization)
-        ct = normalize_scores(self.content.score(user_rows), self.normalization)
-        return (1 - a) * cf + a * ct
+        if self._content_off():  # exactly the CF ranking (and scores)
+            return self.cf_.score(user_rows)
+        cf = normalize_scores(self.cf_.score(user_rows), self.normalization)
+        ct = normalize_scores(self.content_.score(user_rows), self.normalization)
+        return cf + self.item_content_weight_ * ct
 
     def _score_profile(self, item_rows, ratings, text_vector) -> np.ndarray:
-        a = self.item_content_share_
-        cf = normalize_scores(_member_profile_scores(self.cf, item_rows, ratings, None, self.n_items_),
-                              self.normalization)
-        ct = normalize_scores(_member_profile_scores(self.content, item_rows, ratings, text_vector, self.n_items_),
-                              self.normalization)
-        return ((1 - a) * cf + a * ct)[0]
+        cf = _member_profile_scores(self.cf_, item_rows, ratings, None, self.n_items_)
+        if self._content_off():
+            return cf[0]
+        ct = _member_profile_scores(self.content_, item_rows, ratings, text_vector, self.n_items_)
+        a = self.item_content_weight_
+        return (normalize_scores(cf, self.normalization) + a * normalize_scores(ct, self.normalization))[0]
+
+
+def tune_blend(estimator: Recommender, param_grid, train: Dataset, valid: Dataset, *, off: Mapping,
+               metric: str = "ndcg@10", alpha: float = 0.05, refit: Dataset | None = None, **evaluate_kwargs):
+    """Choose a hybrid's weights on validation, switching the LM on only for a significant gain.
+
+    :func:`filmrec_toolkit.tune` picks the grid point with the best validation mean;
+    the winner is kept only if it beats the same point with ``off`` applied (the
+    content switched off, i.e. the CF part) on the validation users in a paired
+    two-sided Wilcoxon test with ``p < alpha`` and a positive mean difference.
+    Otherwise the ``off`` setting is chosen. A validation gain inside the noise
+    therefore never turns the content on, so the hybrid cannot drift below its CF part
+    by chance (the simpler model wins ties, as in the one-standard-error rule).
+
+    Parameters
+    ----------
+    estimator : Recommender
+        E.g. ``ContentAwareHybrid(EASE(l2=...), ContentRecommender(emb))``; left unfitted.
+    param_grid : dict or list of dicts
+        As for :func:`filmrec_toolkit.tune`.
+    train, valid : Dataset
+        Fit on ``train``, evaluate on ``valid`` (never the test split).
+    off : mapping
+        The parameters that switch the content off, e.g. ``{"weights": (1.0, 0.0)}``,
+        ``{"content_weight": 0.0, "tail_weight": 0.0}`` or ``{"side_weight": 0.0}``.
+    metric : str
+        Per-user validation metric, e.g. ``"ndcg@10"``.
+    alpha : float in (0, 1)
+        Significance level of the paired test.
+    refit : Dataset, optional
+        Fit the chosen configuration on it (e.g. the full training split).
+    **evaluate_kwargs
+        Passed to :func:`filmrec_toolkit.evaluate` (``exclude`` ...).
+
+    Returns
+    -------
+    TuneResult
+        As :func:`filmrec_toolkit.tune`; ``results.attrs["switch"]`` holds the paired
+        test (``diff``, ``p_value``, ``switched_on``).
+    """
+    from .._params import clone as _clone
+    from ..evaluation.evaluate import evaluate
+    from ..evaluation.tune import TuneResult, tune
+    from ..metrics.fairness import paired_wilcoxon
+
+    if not isinstance(off, Mapping) or not off:
+        raise ValueError(f"off == {off!r}: must be a non-empty dict of the parameters that switch the content off; "
+                         "e.g. off={'weights': (1.0, 0.0)}.")
+    unknown = sorted(set(off) - set(estimator.get_params()))
+    if unknown:
+        raise ValueError(f"off has {unknown}, not parameters of {type(estimator).__name__}; valid: "
+                         f"{sorted(estimator.get_params())}.")
+    if not 0.0 < float(alpha) < 1.0:
+        raise ValueError(f"alpha == {alpha!r}: must be in (0, 1); e.g. alpha=0.05.")
+    res = tune(estimator, param_grid, train, valid, metric=metric, **evaluate_kwargs)
+    best = dict(res.best_params)
+    off_point = {**best, **dict(off)}
+    kwargs = {"k": int(metric.rsplit("@", 1)[1]), **evaluate_kwargs}
+    switch = {"diff": 0.0, "p_value": 1.0, "switched_on": False}
+    chosen, score = off_point, res.best_score
+    if _same(best, off_point):
+        chosen = best
+    else:
+        on = evaluate(_clone(estimator, **best), train, valid, **kwargs).per_user
+        base = evaluate(_clone(estimator, **off_point), train, valid, **kwargs).per_user
+        joined = on[["user_id", metric]].merge(base[["user_id", metric]], on="user_id").dropna()
+        a, b = joined[f"{metric}_x"].to_numpy(float), joined[f"{metric}_y"].to_numpy(float)
+        test = paired_wilcoxon(a, b)
+        diff = float((a - b).mean()) if len(a) else 0.0
+        on_ = bool(diff > 0 and test.p_value < alpha)
+        switch = {"diff": diff, "p_value": float(test.p_value), "switched_on": on_}
+        chosen, score = (best, float(a.mean())) if on_ else (off_point, float(b.mean()))
+        logger.info("tune_blend %s: %s vs off %s on validation %s: diff %+.4f, p=%.3g -> %s",
+                    type(estimator).__name__, best, dict(off), metric, diff, test.p_value,
+                    "on" if on_ else "off")
+    results = res.results.copy()
+    results.attrs["switch"] = switch
+    final = _clone(estimator, **chosen)
+    if refit is not None:
+        final.fit(refit)
+    return TuneResult(dict(chosen), score, results, final, metric)
+
+
+def _same(a: Mapping, b: Mapping) -> bool:
+    try:
+        return all(np.array_equal(np.asarray(a[k], dtype=object), np.asarray(b[k], dtype=object)) for k in b)
+    except (KeyError, ValueError):
+        return False

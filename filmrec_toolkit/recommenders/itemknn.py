@@ -6,6 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._topk import topk
+from .._validation import check_bool, check_number
 from ..datasets.dataset import Dataset
 from .base import Recommender
 from .ease import interaction_matrix
@@ -94,12 +95,13 @@ class ItemKNN(Recommender):
         self.shrink = shrink
         self.implicit = implicit
 
-    def _fit(self, train: Dataset) -> None:
-        from ..exceptions import check_positive_int
+    def _validate_params(self) -> None:
+        check_number(self.n_neighbors, "n_neighbors", integer=True, low=1, example="ItemKNN(n_neighbors=100)")
+        # nan would make every similarity nan (all scores 0), inf every similarity 0
+        check_number(self.shrink, "shrink", low=0, example="ItemKNN(shrink=10.0)")
+        check_bool(self.implicit, "implicit", example="ItemKNN(implicit=True)")
 
-        check_positive_int(self.n_neighbors, "n_neighbors")
-        if self.shrink < 0:
-            raise ValueError(f"shrink == {self.shrink}, must be >= 0.")
+    def _fit(self, train: Dataset) -> None:
         self.X_ = interaction_matrix(train, self.implicit)
         self.similarity_ = item_cosine_neighbors(self.X_, self.n_neighbors, self.shrink)
 
@@ -109,7 +111,8 @@ class ItemKNN(Recommender):
     def _score_profile(self, item_rows, ratings, text_vector) -> np.ndarray:
         if text_vector is not None:
             raise ValueError("text: ItemKNN cannot use text; use a ContentRecommender or a content hybrid.")
-        x = np.ones(len(item_rows), np.float32) if (self.implicit or ratings is None) else np.asarray(ratings, np.float32)
+        implicit = check_bool(self.implicit, "implicit", example="ItemKNN(implicit=True)")  # read again at use
+        x = np.ones(len(item_rows), np.float32) if (implicit or ratings is None) else np.asarray(ratings, np.float32)
         return np.asarray(self.similarity_[item_rows].T @ x, dtype=np.float32).ravel()
 
     def explain(self, user, item, n: int = 5) -> Explanation:

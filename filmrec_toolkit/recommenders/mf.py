@@ -6,6 +6,7 @@ import logging
 
 import numpy as np
 
+from .._validation import check_bool, check_number
 from ..datasets.dataset import Dataset
 from .base import Recommender
 from .ease import interaction_matrix
@@ -33,6 +34,9 @@ class _FactorModel(Recommender):
     def _score(self, user_rows: np.ndarray) -> np.ndarray:
         return self.user_factors_[user_rows] @ self.item_factors_.T
 
+    def _dot_factors(self):
+        return self.user_factors_, self.item_factors_
+
 
 class ALS(_FactorModel):
     """Weighted matrix factorisation for implicit feedback (Hu, Koren & Volinsky, ICDM 2008).
@@ -58,6 +62,15 @@ class ALS(_FactorModel):
         self.iterations = iterations
         self.implicit = implicit
         self.random_state = random_state
+
+    def _validate_params(self) -> None:
+        # factors=0 makes implicit's BLAS calls fail (thousands of lines on stdout, then zeros);
+        # iterations <= 0 returns the random initial factors
+        check_number(self.factors, "factors", integer=True, low=1, example="ALS(factors=64)")
+        check_number(self.regularization, "regularization", low=0, example="ALS(regularization=0.05)")
+        check_number(self.alpha, "alpha", low=0, example="ALS(alpha=2.0)")
+        check_number(self.iterations, "iterations", integer=True, low=1, example="ALS(iterations=15)")
+        check_bool(self.implicit, "implicit", example="ALS(implicit=True)")
 
     def _fit(self, train: Dataset) -> None:
         from implicit.cpu.als import AlternatingLeastSquares
@@ -86,6 +99,12 @@ class BPR(_FactorModel):
         self.regularization = regularization
         self.iterations = iterations
         self.random_state = random_state
+
+    def _validate_params(self) -> None:
+        check_number(self.factors, "factors", integer=True, low=1, example="BPR(factors=64)")
+        check_number(self.learning_rate, "learning_rate", low=0, low_open=True, example="BPR(learning_rate=0.05)")
+        check_number(self.regularization, "regularization", low=0, example="BPR(regularization=0.01)")
+        check_number(self.iterations, "iterations", integer=True, low=1, example="BPR(iterations=100)")
 
     def _fit(self, train: Dataset) -> None:
         from implicit.cpu.bpr import BayesianPersonalizedRanking

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._validation import check_number
 from ..datasets.dataset import Dataset
 from .base import Recommender
 from .explain import Explanation, _title
@@ -25,6 +26,9 @@ class Popularity(Recommender):
 
     def __init__(self, min_rating: float | None = None) -> None:
         self.min_rating = min_rating
+
+    def _validate_params(self) -> None:
+        check_number(self.min_rating, "min_rating", allow_none=True, example="Popularity(min_rating=4)")
 
     def _fit(self, train: Dataset) -> None:
         m = train.matrix

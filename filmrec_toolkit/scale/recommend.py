@@ -2,9 +2,13 @@
 
 Each partition runs the model's own :meth:`~filmrec_toolkit.recommenders.Recommender.recommend_rows`
 on a worker, over the same user chunks as the in-process path (partitions start at
-multiples of ``chunk_size``), so scores -- and, through the shared
-:func:`filmrec_toolkit._topk.topk`, the tie-breaking -- are identical to
-``model.recommend``.
+multiples of ``chunk_size``), through the shared top-k of :mod:`filmrec_toolkit._topk`
+(ties broken by item row). Lists and scores are identical to ``model.recommend``, also
+for dense dot-product models whose float32 BLAS sums depend on the thread count: their
+list heads are re-ranked with reproducible float64 dot products
+(:func:`filmrec_toolkit._topk.topk_refined`). Other models whose scores come from BLAS
+(e.g. a hybrid of a content model) can still swap near-tied items between layouts;
+:func:`~filmrec_toolkit.recommenders.count_differing_lists` counts such lists.
 
 Memory (measured with tracemalloc, ``tests/test_scale_memory.py``). In one process,
 ranking ``n`` users over ``m`` items in chunks of ``c`` users peaks at about::
@@ -30,7 +34,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..exceptions import check_fitted, check_positive_int
-from ..recommenders.base import Recommender, default_chunk_size, topk_frame
+from ..recommenders.base import Recommender, default_chunk_size, stored_entries, topk_frame
 from .cluster import ensure_client, total_threads
 
 logger = logging.getLogger(__name__)
@@ -47,8 +51,8 @@ def _partition_bounds(n_rows: int, chunk: int, n_partitions: int) -> list[tuple[
 
 
 def _padded_exclusion(sub: sp.csr_matrix, rows: np.ndarray, n_users: int) -> sp.csr_matrix:
-    """Full-shape users x items matrix whose rows ``rows`` have the nonzeros of ``sub`` (others empty)."""
-    r, c = sub.nonzero()
+    """Full-shape users x items matrix whose rows ``rows`` have the stored entries of ``sub`` (others empty)."""
+    r, c = stored_entries(sub)
     return sp.csr_matrix((np.ones(len(r), dtype=np.int8), (rows[r], c)), shape=(n_users, sub.shape[1]))
 
 

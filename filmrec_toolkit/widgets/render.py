@@ -15,7 +15,8 @@ import pandas as pd
 
 __all__ = [
     "render_error", "render_genre_profile", "render_history", "render_kv", "render_notice",
-    "render_recommendations", "render_segment", "render_table",
+    "render_recommendations", "render_segment", "render_table", "render_tabs", "render_side_by_side",
+    "static_user_view", "static_segment_view", "static_wish_view",
 ]
 
 _TABLE = ("style='border-collapse:collapse;font-size:12px;margin:2px 0'")
@@ -126,3 +127,75 @@ def render_recommendations(frame: pd.DataFrame, metrics: Mapping[str, object] | 
     if metrics:
         out += render_kv(metrics, "This list")
     return out
+
+
+def render_tabs(panes: Mapping[str, str], group: str = "tabs") -> str:
+    """Tabs that work in a static page with no script: one hidden radio button per pane.
+
+    ``panes`` maps a tab label (escaped) to the pane's HTML (inserted as is: give it the
+    output of the other ``render_*`` functions). ``group`` names the radio group; use a
+    different one for each set of tabs on a page.
+    """
+    import re
+
+    gid = "filmrec-" + re.sub(r"[^A-Za-z0-9_-]", "-", str(group))
+    rules, inputs, panels = [], [], []
+    for i, (label, body) in enumerate(panes.items()):
+        tid = f"{gid}-{i}"
+        checked = " checked" if i == 0 else ""
+        inputs.append(f"<input type='radio' name='{gid}' id='{tid}' class='filmrec-tab-input'{checked}>"
+                      f"<label for='{tid}' class='filmrec-tab-label'>{html.escape(str(label))}</label>")
+        panels.append(f"<div class='filmrec-tab-panel {tid}'>{body}</div>")
+        rules.append(f"#{tid}:checked ~ .filmrec-tab-panels .{tid}{{display:block}}"
+                     f"#{tid}:checked + label{{background:#fff;border-bottom-color:#fff;font-weight:600}}")
+    style = ("<style>"
+             f"#{gid} .filmrec-tab-input{{position:absolute;opacity:0;pointer-events:none}}"
+             f"#{gid} .filmrec-tab-label{{display:inline-block;padding:4px 10px;margin:0 2px -1px 0;"
+             "border:1px solid #ccc;border-radius:4px 4px 0 0;background:#f3f3f3;cursor:pointer;font-size:13px}"
+             f"#{gid} .filmrec-tab-panels{{border:1px solid #ccc;padding:8px;max-width:100%;overflow-x:auto}}"
+             f"#{gid} .filmrec-tab-panel{{display:none}}" + "".join(f"#{gid} {r}" if not r.startswith("#")
+                                                                   else r for r in rules) + "</style>")
+    return (f"<div class='filmrec-tabs' id='{gid}'>{style}{''.join(inputs)}"
+            f"<div class='filmrec-tab-panels'>{''.join(panels)}</div></div>")
+
+
+def render_side_by_side(left: str, right: str) -> str:
+    """Two panes next to each other (they wrap below each other on a narrow page)."""
+    cell = "style='flex:1 1 420px;min-width:0;overflow-x:auto'"
+    return f"<div style='display:flex;flex-wrap:wrap;gap:12px'><div {cell}>{left}</div><div {cell}>{right}</div></div>"
+
+
+def static_user_view(inspector, user_id, mmr: float = 0.5, model: str | None = None) -> str:
+    """What the UserInspector shows for ``user_id``, as static HTML, with the list before and after MMR.
+
+    Sets the inspector's user (its observers render history, profile and segment), then
+    renders the same model's top-k at MMR λ = 1 (the model's order) and at ``mmr``, side by
+    side, with their diversity and calibration numbers and the per-film explanations
+    where the model gives them.
+    """
+    inspector.user.value = user_id
+    name = model or inspector.model.value
+    before, before_n = inspector.recommend(user_id, name, mmr=1.0)
+    after, after_n = inspector.recommend(user_id, name, mmr=mmr)
+    lists = render_side_by_side(
+        render_recommendations(before, before_n, f"{name}: top {len(before)}, no re-ranking (MMR λ = 1)"),
+        render_recommendations(after, after_n, f"{name}: after MMR re-ranking (λ = {mmr:g}, more diverse)"))
+    return (render_side_by_side(inspector.history.value, inspector.profile.value + inspector.segment.value)
+            + lists)
+
+
+def static_wish_view(inspector, wishes: Iterable[str]) -> str:
+    """The wish pane (cold-start recommendations from free text) for each of ``wishes``."""
+    parts = []
+    for wish in wishes:
+        inspector.wish.value = wish
+        parts.append(inspector.wish_results.value or inspector.error.value)  # a failure stays visible
+    inspector.wish.value = ""
+    return "".join(parts)
+
+
+def static_segment_view(explorer, label) -> str:
+    """What the SegmentExplorer shows for segment ``label`` (description, composition, films, export)."""
+    explorer.segment.value = label
+    return (render_side_by_side(explorer.description.value, explorer.films.value)
+            + explorer.composition.value + explorer.export.value)

@@ -1,4 +1,4 @@
-"""``SegmentExplorer``: choose an audience segment, see who is in it, export it safely."""
+"""``SegmentExplorer``: choose an audience segment, see who is in it, export it safely, find a film's audience."""
 
 from __future__ import annotations
 
@@ -33,15 +33,27 @@ class SegmentExplorer(InspectorBase):
         Privacy guard passed to ``export_audience``: smaller segments are refused.
     include_ids : bool
         Initial value of the "include user ids" checkbox of the export.
+    model : fitted Recommender, optional
+        Enables the "audience for a film" panel (:func:`~filmrec_toolkit.audience_for`):
+        describe a new film (needs a model with ``score_new_items``, e.g.
+        ``ContentRecommender``) or name a catalogue film, and see which segments its
+        predicted audience comes from. Fitted on ``dataset`` or a split of it.
+    encoder : object with ``transform(list[str])``, optional
+        The encoder of the model's item vectors (default ``TextEncoder()``).
+    top_share : float
+        Share of users kept as the film's audience.
 
     Attributes
     ----------
-    segment, include_ids : the controls (set ``.value`` from code or tests).
-    description, composition, films, export, error : ipywidgets.HTML panes.
+    segment, include_ids, new_film, new_genres, new_year, catalogue_film : the controls (set ``.value``
+        from code or tests; genres and year are shown when the model uses them).
+    description, composition, films, export, audience, error : ipywidgets.HTML panes.
+    audience_ : AudienceResult or None
+        The last computed audience.
     """
 
     def __init__(self, dataset: Dataset, labels, segments: pd.DataFrame, *, min_size: int = 50,
-                 include_ids: bool = False) -> None:
+                 include_ids: bool = False, model=None, encoder=None, top_share: float = 0.05) -> None:
         self.dataset = ensure_dataset(dataset)
         self.labels = np.asarray(labels)
         if len(self.labels) != self.dataset.n_users:
@@ -49,6 +61,10 @@ class SegmentExplorer(InspectorBase):
                              "users; pass one label per user in user-vocabulary order.")
         self.segments = segments
         self.min_size = min_size
+        self.model = model
+        self.encoder = encoder
+        self.top_share = top_share
+        self.audience_ = None
         self._init_errors()
         self.segment = W.Dropdown(description="segment", options=self._options())
         self.include_ids = W.Checkbox(description="include user ids in the export", value=include_ids)
@@ -56,14 +72,34 @@ class SegmentExplorer(InspectorBase):
         self.composition = W.HTML()
         self.films = W.HTML()
         self.export = W.HTML()
+        self.new_film = W.Textarea(description="new film", placeholder="describe a new film: its plot, genre, tone",
+                                   continuous_update=False, layout=W.Layout(width="70%", height="70px"))
+        genres = sorted({g for gs in self.dataset.items.get("genres", pd.Series(dtype=object))
+                         if isinstance(gs, (list, tuple, np.ndarray)) for g in gs})
+        years = pd.to_numeric(self.dataset.items.get("year", pd.Series(dtype=float)), errors="coerce").dropna()
+        self.new_genres = W.SelectMultiple(description="its genres", options=genres, rows=min(6, max(1, len(genres))))
+        self.new_year = W.BoundedIntText(description="its year", min=1800, max=2100,
+                                         value=int(years.median()) if len(years) else 2000)
+        self.catalogue_film = W.Text(description="or a film", placeholder="title or item id from the catalogue",
+                                     continuous_update=False, layout=W.Layout(width="70%"))
+        self.audience = W.HTML()
+        panel = [] if model is None else [
+            W.HTML(f"<h4 style='margin:4px 0'>Audience for a film (top {top_share:.0%} of users by "
+                   f"{getattr(model, 'name', type(model).__name__)})</h4>"),
+            self.new_film, *([W.HBox([self.new_genres, self.new_year])] if self._uses_metadata() else []),
+            self.catalogue_film, self.audience]
         self.root = W.VBox([
             W.HBox([self.segment, self.include_ids]), self.error,
             W.HBox([W.VBox([self.description], layout=W.Layout(width="45%")),
                     W.VBox([self.composition, self.films], layout=W.Layout(width="55%"))]),
-            self.export,
+            self.export, *panel,
         ])
         self._observe(self.segment, self._on_segment, "describing the segment")
         self._observe(self.include_ids, self._on_export, "exporting the audience")
+        self._observe(self.new_film, self._on_new_film, "finding the new film's audience")
+        self._observe(self.new_genres, self._on_new_film, "finding the new film's audience")
+        self._observe(self.new_year, self._on_new_film, "finding the new film's audience")
+        self._observe(self.catalogue_film, self._on_catalogue_film, "finding the film's audience")
         self._guarded(self._on_segment, "describing the segment")()
 
     def __repr__(self) -> str:
@@ -104,7 +140,61 @@ class SegmentExplorer(InspectorBase):
         return export_audience(self.labels, label, min_size=self.min_size, include_ids=self.include_ids.value,
                                dataset=self.dataset)
 
+    def _uses_metadata(self) -> bool:
+        """Whether the model joins text with genres/year for new films (ContentToCF's default)."""
+        import inspect
+
+        fn = getattr(self.model, "score_new_items", None)
+        if fn is None or "items" not in inspect.signature(fn).parameters:
+            return False
+        return getattr(self.model, "metadata_encoder_", None) is not None
+
+    def audience_for(self, text: str | None = None, item=None):
+        """:func:`~filmrec_toolkit.audience_for` with this explorer's model, labels and descriptions.
+
+        For a new film, the "its genres" / "its year" controls are passed as ``metadata``
+        when the model uses them.
+        """
+        from ..recommenders.audience import audience_for
+
+        if self.model is None:
+            raise ValueError("SegmentExplorer was built without model=; pass a fitted recommender "
+                             "(e.g. model=ft.ContentToCF(embeddings).fit(train)) to find a film's audience.")
+        metadata = None
+        if text is not None and self._uses_metadata():
+            metadata = {"genres": list(self.new_genres.value), "year": int(self.new_year.value)}
+        return audience_for(self.model, text=text, item=item, metadata=metadata, labels=self.labels,
+                            descriptions=self.segments, top_share=self.top_share, encoder=self.encoder)
+
     # ---------------------------------------------------------------- callbacks
+    def _show_audience(self, result) -> None:
+        self.audience_ = result
+        label = self.segment.value
+        row = result.segments.loc[result.segments["segment"] == label]
+        note = ""
+        if len(row):
+            r = row.iloc[0]
+            note = render_notice(f"Selected segment {label} ({r['description']}): {int(r['n'])} of the "
+                                 f"{result.n_top} users of this audience ({r['share']:.0%} vs {r['population_share']:.0%} "
+                                 f"of all users, lift ×{r['lift']:.2f}).", "info")
+        table = render_table(result.segments, ["segment", "description", "n", "share", "population_share", "lift",
+                                               "p_holm", "typical_lift"], max_rows=None)
+        self.audience.value = (render_notice(result.sentence, "info") + note
+                               + "<h5 style='margin:4px 0'>Audience by segment</h5>" + table)
+
+    def _on_new_film(self, change=None) -> None:
+        text = self.new_film.value.strip()
+        if text:
+            self._show_audience(self.audience_for(text=text))
+
+    def _on_catalogue_film(self, change=None) -> None:
+        film = self.catalogue_film.value.strip()
+        if film:
+            item = film
+            if film not in self.model.item_vocab_ and film.lstrip("-").isdigit() and int(film) in self.model.item_vocab_:
+                item = int(film)
+            self._show_audience(self.audience_for(item=item))
+
     def _on_segment(self, change=None) -> None:
         label = self.segment.value
         if label is None:
@@ -119,6 +209,8 @@ class SegmentExplorer(InspectorBase):
                  if k in row.index and str(row[k])}
         self.films.value = render_kv(films, "Representative films")
         self._on_export()
+        if self.audience_ is not None:
+            self._show_audience(self.audience_)
 
     def _on_export(self, change=None) -> None:
         label = self.segment.value

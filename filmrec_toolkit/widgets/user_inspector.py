@@ -272,6 +272,8 @@ class UserInspector(InspectorBase):
         uid = self.user.value
         if uid is None:
             return
+        # panes of the previous user never stay beside this one's if a step below raises
+        self.profile.value = self.segment.value = self.recommendations.value = ""
         self.history.value = render_history(self.dataset.user_history(uid), uid, self.history_rows)
         self.profile.value = render_genre_profile(self.genre_profile(uid))
         if self.labels is not None:
@@ -287,7 +289,13 @@ class UserInspector(InspectorBase):
         uid = self.user.value
         if uid is None:
             return
-        frame, numbers = self.recommend(uid, self.model.value, self.mmr.value, self.calibration.value)
+        try:
+            frame, numbers = self.recommend(uid, self.model.value, self.mmr.value, self.calibration.value)
+        except Exception:
+            # never leave the previous user's (or setting's) list beside this user's history
+            self.recommendations.value = render_notice(
+                f"No recommendations for user {uid}: {self.model.value} raised an error (shown above).", "warning")
+            raise
         title = (f"Top {self.k} from {self.model.value} (MMR λ={self.mmr.value:.1f}, "
                  f"calibration λ={self.calibration.value:.1f})")
         self.recommendations.value = render_recommendations(frame, numbers, title)
@@ -304,6 +312,7 @@ class UserInspector(InspectorBase):
         if RANK_COL not in recs.columns:
             recs[RANK_COL] = np.arange(1, len(recs) + 1)
         items = self.dataset.items.set_index(ITEM_COL)
-        recs = recs.join(items[[c for c in ("title", "genres") if c in items.columns]], on=ITEM_COL)
+        recs = recs.join(items[[c for c in ("title", "genres") if c in items.columns and c not in recs.columns]],
+                         on=ITEM_COL)
         self.wish_results.value = render_recommendations(recs, None, f"For the wish “{text}”")
 

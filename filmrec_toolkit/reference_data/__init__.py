@@ -1,0 +1,1 @@
+"""Package data: published reference results (``published.csv``)."""
