@@ -318,10 +318,12 @@ def test_describe_comparison_says_better_worse_or_no_difference():
     }
     table = ft.compare_models(frames, baseline="Base")
     up, same = ft.describe_comparison(table)
-    assert up.startswith("Up is better than Base on ndcg@10") and "+0.200" in up and "60 users" in up
-    assert "no significant difference" in same
+    assert up.startswith("Up is more accurate than Base: NDCG@10") and "0.200" in up and "60 users" in up
+    assert "p < 0.001" in up  # never "p = 0"
+    assert same.startswith("No significant difference between Same and Base")
     down = ft.describe_comparison(ft.compare_models({"Base": frames["Base"], "Up": frames["Up"]}))[0]
-    assert down.startswith("Base is worse than Up")
+    assert down.startswith("Up is more accurate than Base")
+    assert "unadjusted p" in ft.describe_comparison(table, p_column="p_value")[0]
     with pytest.raises(ValueError, match="compare_models"):
         ft.describe_comparison(pd.DataFrame({"x": [1]}))
 

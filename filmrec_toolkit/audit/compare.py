@@ -85,7 +85,8 @@ def paired_verdicts(table: pd.DataFrame, alpha: float = 0.05, p_column: str = "p
 def describe_comparison(comparison: pd.DataFrame, alpha: float = 0.05, p_column: str = "p_holm") -> list[str]:
     """One plain sentence per row of :func:`compare_models`: better, worse or no significant difference.
 
-    "better" / "worse" are said only when the paired test's p-value (``p_column``,
+    The sentences come from :func:`filmrec_toolkit.audit.findings.comparison_finding` (the
+    one wording of a paired comparison in the package). "better" / "worse" are said only when the paired test's p-value (``p_column``,
     Holm-corrected by default) is below ``alpha``; otherwise the sentence says there
     is no significant difference. Means, the paired difference with its bootstrap
     CI, the p-value and the number of paired users are quoted from the table.
@@ -106,7 +107,7 @@ def describe_comparison(comparison: pd.DataFrame, alpha: float = 0.05, p_column:
     --------
     >>> table = compare_models({"A": per_user_a, "B": per_user_b})   # doctest: +SKIP
     >>> describe_comparison(table)[0]                                  # doctest: +SKIP
-    'A is better than B on ndcg@10 (0.391 vs 0.262; difference +0.129, bootstrap CI [+0.118, +0.140]; ...)'
+    'A is more accurate than B: NDCG@10 0.391 vs 0.262, difference 0.129 (paired 95 % CI ...; 6039 users).'
     """
     needed = ("model_a", "model_b", "metric", "n_users", "mean_a", "mean_b", "diff", "ci_low", "ci_high", p_column)
     if not isinstance(comparison, pd.DataFrame) or any(c not in comparison.columns for c in needed):
@@ -114,17 +115,11 @@ def describe_comparison(comparison: pd.DataFrame, alpha: float = 0.05, p_column:
         raise ValueError(f"comparison must be the DataFrame of compare_models (columns {list(needed)}); got {have}.")
     if not 0 < float(alpha) < 1:
         raise ValueError(f"alpha={alpha!r} must be in (0, 1), e.g. 0.05.")
+    from .findings import comparison_finding  # the one sentence of a paired comparison
+
     out = []
-    for row in comparison.itertuples(index=False):
-        p = getattr(row, p_column)
-        if not np.isfinite(p) or p >= alpha:
-            verdict = "shows no significant difference from"
-        elif row.diff > 0:
-            verdict = "is better than"
-        else:
-            verdict = "is worse than"
-        p_text = "n/a" if not np.isfinite(p) else f"{p:.2g}"
-        out.append(f"{row.model_a} {verdict} {row.model_b} on {row.metric} ({row.mean_a:.3f} vs {row.mean_b:.3f}; "
-                   f"difference {row.diff:+.3f}, bootstrap CI [{row.ci_low:+.3f}, {row.ci_high:+.3f}]; paired Wilcoxon "
-                   f"{p_column.replace('_', ' ')} {p_text}, alpha {alpha:g}; {row.n_users} users).")
+    for row in comparison.to_dict(orient="records"):
+        row = {**row, "p_holm": row[p_column]}
+        sentence = comparison_finding(row, alpha)
+        out.append(sentence if p_column == "p_holm" else sentence.replace("Holm-adjusted ", "unadjusted "))
     return out
