@@ -323,6 +323,10 @@ def test_describe_comparison_says_better_worse_or_no_difference():
     assert same.startswith("No significant difference between Same and Base")
     down = ft.describe_comparison(ft.compare_models({"Base": frames["Base"], "Up": frames["Up"]}))[0]
     assert down.startswith("Up is more accurate than Base")
+    # numbers follow the sentence's order: the better model's mean first, a positive difference
+    assert "NDCG@10 " in down and "difference 0.2" in down
+    mean_up, mean_base = frames["Up"]["ndcg@10"].mean(), frames["Base"]["ndcg@10"].mean()
+    assert down.index(f"{mean_up:.3f}") < down.index(f"{mean_base:.3f}")
     assert "unadjusted p" in ft.describe_comparison(table, p_column="p_value")[0]
     with pytest.raises(ValueError, match="compare_models"):
         ft.describe_comparison(pd.DataFrame({"x": [1]}))

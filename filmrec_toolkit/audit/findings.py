@@ -309,22 +309,30 @@ def adjustment_summary(adjusted: pd.DataFrame, tests: pd.DataFrame, metrics: Ite
 
 
 def comparison_finding(row: Mapping, alpha: float = 0.05) -> str:
-    """One paired comparison (a row of :func:`compare_models`) in words."""
+    """One paired comparison (a row of :func:`compare_models`) in words.
+
+    The numbers are quoted in the order of the sentence: when ``model_b`` is the better
+    one, its mean comes first and the difference (and its CI) is ``b - a``.
+    """
     a, b = row["model_a"], row["model_b"]
     metric = row["metric"]
     diff = float(row["diff"])
     p = row.get("p_holm", row.get("p_value"))
     up = higher_is_better(metric)
-    nums = (f"{metric_label(metric)} {format_number(row['mean_a'])} vs {format_number(row['mean_b'])}, "
-            f"difference {format_number(diff)} (paired 95 % CI {format_number(row['ci_low'])} to "
-            f"{format_number(row['ci_high'])}; Wilcoxon signed-rank, Holm-adjusted {format_p(p)}; "
+    significant = _signif(p, alpha)
+    flip = significant and (diff > 0) != up  # b is the better model: say "b ... a" with b's numbers first
+    first, second = (b, a) if flip else (a, b)
+    mean_1, mean_2 = (row["mean_b"], row["mean_a"]) if flip else (row["mean_a"], row["mean_b"])
+    d, lo, hi = (-diff, -float(row["ci_high"]), -float(row["ci_low"])) if flip else (
+        diff, float(row["ci_low"]), float(row["ci_high"]))
+    nums = (f"{metric_label(metric)} {format_number(mean_1)} vs {format_number(mean_2)}, "
+            f"difference {format_number(d)} (paired 95 % CI {format_number(lo)} to "
+            f"{format_number(hi)}; Wilcoxon signed-rank, Holm-adjusted {format_p(p)}; "
             f"{int(row['n_users'])} users)")
-    if not _signif(p, alpha):
+    if not significant:
         return f"No significant difference between {a} and {b}: {nums}."
-    better = a if (diff > 0) == up else b
-    worse = b if better == a else a
-    return f"{better} is more accurate than {worse}: {nums}." if metric.split("@")[0] in (
-        "ndcg", "recall", "precision", "map", "mrr", "hit") else f"{better} does better than {worse}: {nums}."
+    return f"{first} is more accurate than {second}: {nums}." if metric.split("@")[0] in (
+        "ndcg", "recall", "precision", "map", "mrr", "hit") else f"{first} does better than {second}: {nums}."
 
 
 def best_model_finding(summary: pd.DataFrame, per_user: pd.DataFrame | None, comparisons: pd.DataFrame | None,
@@ -358,7 +366,7 @@ def best_model_finding(summary: pd.DataFrame, per_user: pd.DataFrame | None, com
                 rel = row["diff"] / row["mean_b"] if row["mean_b"] else np.nan
                 out.append(f"Against the runner-up: {text[:-1]}; {format_percent(rel, signed=True)} relative.")
             else:
-                out.append(f"Against the runner-up: {text} {best} and {second} are equally accurate here.")
+                out.append(f"Against the runner-up: {text} This test cannot tell {best} and {second} apart.")
     return out
 
 
