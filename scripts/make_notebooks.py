@@ -297,7 +297,7 @@ NB02 = dict(
         md("""
         ## 4. Segments: how many?
 
-        `segment_users(k="auto")` fits K-Means for each k in `k_range` and keeps the k with the
+        `segment_users(n_segments="auto")` fits K-Means for each k in `k_range` and keeps the k with the
         best silhouette (cosine, on a sample of users); the scores come back for this plot.
         """),
         code("""
@@ -305,7 +305,7 @@ NB02 = dict(
         profiles = profiler.transform()
         results["n_profiles"] = int(profiles.shape[0])
         results["fallback_users"] = int(profiler.info_["fallback"].sum())
-        seg = ft.segment_users(profiles, k="auto", k_range=k_range, sample_size=silhouette_sample, random_state=seed)
+        seg = ft.segment_users(profiles, n_segments="auto", n_segments_range=k_range, sample_size=silhouette_sample, random_state=seed)
         results["n_segments"] = int(seg.k)
         results["silhouette"] = {str(kk): float(v) for kk, v in seg.silhouette.items()}
         fig = ft.plot_silhouette(seg)
@@ -919,7 +919,7 @@ NB05 = dict(
         models = {"Hybrid (EASE + LM)": ft.ContentAwareHybrid(ft.EASE(), content, refit=False).fit(ds),
                   "Content (LM)": content, "EASE": ft.EASE().fit(ds), "ItemKNN": ft.ItemKNN().fit(ds)}
         profiles = content.profiler_.transform()
-        seg = ft.segment_users(profiles, k="auto", k_range=k_range, sample_size=silhouette_sample, random_state=seed)
+        seg = ft.segment_users(profiles, n_segments="auto", n_segments_range=k_range, sample_size=silhouette_sample, random_state=seed)
         description = ft.describe_segments(ds, seg, embeddings, profiles=profiles, min_cell=5)
         cold_start = lambda text, n: ft.recommend_for_profile(content, text=text, k=n, encoder=encoder)[["item_id", "score"]]
         """),

@@ -98,7 +98,7 @@ def test_user_map_silhouette_and_segment_charts(tiny):
     assert _points(fig) == tiny.n_users
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["0: comedy fans", "1: action fans"]
     x = rng.normal(size=(30, 4))
-    res = segment_users(x, k_range=range(2, 5), random_state=0)
+    res = segment_users(x, n_segments_range=range(2, 5), random_state=0)
     fig = plot_silhouette(res)
     line = fig.axes[0].lines[0]
     assert len(line.get_xdata()) == 3

@@ -65,7 +65,7 @@ def test_dataset_embeddings_segments_profiler_round_trip(data, tmp_path):
     prof = ft.UserProfiler("mean").fit(train, emb)
     prof2 = ft.load(ft.save(prof, tmp_path / "prof"))
     np.testing.assert_array_equal(prof.transform(), prof2.transform())
-    seg = ft.segment_users(prof.transform(), k=3, random_state=0)
+    seg = ft.segment_users(prof.transform(), n_segments=3, random_state=0)
     seg2 = ft.load(ft.save(seg, tmp_path / "seg"))
     np.testing.assert_array_equal(seg.labels, seg2.labels)
     pd.testing.assert_series_equal(seg.silhouette, seg2.silhouette)

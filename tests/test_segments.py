@@ -34,7 +34,7 @@ def planted(k=4, per=100, d=16, noise=0.1, seed=0):
 @pytest.mark.parametrize("k", [3, 4, 6])
 def test_auto_finds_planted_k(k):
     x, truth = planted(k=k, per=40)
-    res = segment_users(x, k="auto", k_range=range(2, 9), random_state=0, sample_size=200)
+    res = segment_users(x, n_segments="auto", n_segments_range=range(2, 9), random_state=0, sample_size=200)
     assert isinstance(res, SegmentResult)
     assert res.k == k
     assert adjusted_rand_score(truth, res.labels) >= 0.9
@@ -46,8 +46,8 @@ def test_auto_finds_planted_k(k):
 
 def test_fixed_k_recovers_clusters_and_is_reproducible():
     x, truth = planted(k=4)
-    a = segment_users(x, k=4, random_state=1)
-    b = segment_users(x, k=4, random_state=1)
+    a = segment_users(x, n_segments=4, random_state=1)
+    b = segment_users(x, n_segments=4, random_state=1)
     assert adjusted_rand_score(truth, a.labels) >= 0.9
     np.testing.assert_array_equal(a.labels, b.labels)
     assert a.sizes.sum() == 400
@@ -55,14 +55,26 @@ def test_fixed_k_recovers_clusters_and_is_reproducible():
 
 def test_segment_users_bad_input():
     x, _ = planted(k=2, per=5)
-    with pytest.raises(ValueError, match="k_range contains \\[10\\]"):
-        segment_users(x, k_range=[2, 10])
-    with pytest.raises(ValueError, match="k == 0"):
-        segment_users(x, k=0)
-    with pytest.raises(ValueError, match="k='best'"):
-        segment_users(x, k="best")
+    with pytest.raises(ValueError, match="n_segments_range contains \\[10\\]"):
+        segment_users(x, n_segments_range=[2, 10])
+    with pytest.raises(ValueError, match="n_segments == 0"):
+        segment_users(x, n_segments=0)
+    with pytest.raises(ValueError, match="n_segments='best'"):
+        segment_users(x, n_segments="best")
     with pytest.raises(ValueError, match="2-D"):
         segment_users(np.ones(5))
+
+
+def test_k_is_a_deprecated_spelling_of_n_segments():
+    x, _ = planted(k=3, per=20)
+    with pytest.warns(FutureWarning, match="n_segments"):
+        old = segment_users(x, k=3, random_state=0)
+    new = segment_users(x, n_segments=3, random_state=0)
+    np.testing.assert_array_equal(old.labels, new.labels)
+    with pytest.warns(FutureWarning, match="n_segments_range"):
+        assert segment_users(x, k_range=range(2, 5), random_state=0).k in (2, 3, 4)
+    with pytest.raises(ValueError, match="give only n_segments"), pytest.warns(FutureWarning):
+        segment_users(x, n_segments=4, k=3)
 
 
 def test_lift_and_chi2_hand_table():

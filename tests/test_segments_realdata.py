@@ -15,7 +15,7 @@ def ml1m_segments(ml1m):
 
     emb = embed_items(ml1m)
     profiler = UserProfiler("rating_weighted").fit(ml1m, emb)
-    res = segment_users(profiler.transform(), k="auto", k_range=range(2, 9), random_state=42, sample_size=2000)
+    res = segment_users(profiler.transform(), n_segments="auto", n_segments_range=range(2, 9), random_state=42, sample_size=2000)
     table = describe_segments(ml1m, res, emb, profiles=profiler.transform(), min_cell=10)
     return emb, profiler, res, table
 

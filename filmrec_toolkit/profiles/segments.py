@@ -51,6 +51,11 @@ class SegmentResult:
     meta: dict = field(default_factory=dict)
 
     @property
+    def n_segments(self) -> int:
+        """Number of segments (the same as ``k``)."""
+        return self.k
+
+    @property
     def sizes(self) -> np.ndarray:
         return np.bincount(self.labels, minlength=self.k)
 
@@ -70,12 +75,26 @@ def _as_profiles(profiles) -> np.ndarray:
     return x
 
 
-def segment_users(profiles, k: int | str = "auto", k_range: Iterable[int] = range(2, 13),
+def _renamed(old_value, old_name: str, new_value, new_name: str, default):
+    """The value of a renamed parameter: the old spelling still works, with a FutureWarning."""
+    if old_value is None:
+        return new_value
+    import warnings
+
+    warnings.warn(f"segment_users({old_name}=...) is deprecated; use {new_name}= ({old_name} means a list length "
+                  "elsewhere in filmrec_toolkit).", FutureWarning, stacklevel=3)
+    if new_value != default and new_value != old_value:
+        raise ValueError(f"segment_users got both {old_name}={old_value!r} and {new_name}={new_value!r}; "
+                         f"give only {new_name}.")
+    return old_value
+
+
+def segment_users(profiles, n_segments: int | str = "auto", n_segments_range: Iterable[int] = range(2, 13),
                   random_state=None, sample_size: int | None = 3000, n_init: int | str = "auto",
-                  center: bool = True, normalize: bool = True) -> SegmentResult:
+                  center: bool = True, normalize: bool = True, *, k=None, k_range=None) -> SegmentResult:
     """Cluster users into audience segments with K-Means.
 
-    With ``k="auto"`` every k of ``k_range`` is fitted and the one with the highest mean
+    With ``n_segments="auto"`` every k of ``n_segments_range`` is fitted and the one with the highest mean
     silhouette (Rousseeuw 1987, cosine distance) is kept. The silhouette is computed on one
     random sample of ``sample_size`` users shared by every k (exact when ``None`` or when
     there are fewer users), which makes the choice O(sample_size^2) instead of O(n^2).
@@ -83,9 +102,10 @@ def segment_users(profiles, k: int | str = "auto", k_range: Iterable[int] = rang
     Parameters
     ----------
     profiles : ndarray (n_users, d) or fitted UserProfiler
-    k : int or "auto"
-    k_range : iterable of int
-        Candidate k for ``"auto"`` (each >= 2 and < n_users).
+    n_segments : int or "auto"
+        Number of segments (``k`` elsewhere in the package means a list length).
+    n_segments_range : iterable of int
+        Candidates for ``"auto"`` (each >= 2 and < n_users).
     random_state : int, Generator or None
         Seeds K-Means and the silhouette sample.
     sample_size : int or None
@@ -98,6 +118,9 @@ def segment_users(profiles, k: int | str = "auto", k_range: Iterable[int] = rang
         user is rather than by taste.
     normalize : bool
         L2-normalise (after centring), so Euclidean K-Means ranks like cosine.
+    k, k_range
+        Deprecated spellings of ``n_segments`` and ``n_segments_range`` (a FutureWarning;
+        they will be removed in a later version).
 
     Notes
     -----
@@ -112,25 +135,29 @@ def segment_users(profiles, k: int | str = "auto", k_range: Iterable[int] = rang
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
 
+    n_segments = _renamed(k, "k", n_segments, "n_segments", "auto")
+    n_segments_range = _renamed(k_range, "k_range", n_segments_range, "n_segments_range", range(2, 13))
     x = _as_profiles(profiles)
     if center:
         x = x - x.mean(axis=0, keepdims=True)
     if normalize:
         x = l2_normalize(x)
     n = len(x)
-    if isinstance(k, str):
-        if k != "auto":
-            raise ValueError(f"k={k!r} must be a positive integer or 'auto'.")
-        ks = sorted({int(v) for v in k_range})
+    if isinstance(n_segments, str):
+        if n_segments != "auto":
+            raise ValueError(f"n_segments={n_segments!r} must be a positive integer or 'auto', e.g. n_segments=6.")
+        ks = sorted({int(v) for v in n_segments_range})
         if not ks:
-            raise ValueError("k_range is empty; give candidates such as range(2, 13).")
+            raise ValueError("n_segments_range is empty; give candidates such as range(2, 13).")
         bad = [v for v in ks if v < 2 or v >= n]
         if bad:
-            raise ValueError(f"k_range contains {bad}; each k must be >= 2 and < n_users={n} for the silhouette.")
+            raise ValueError(f"n_segments_range contains {bad}; each must be >= 2 and < n_users={n} for the "
+                             "silhouette, e.g. n_segments_range=range(2, 13).")
     else:
-        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= n:
-            raise ValueError(f"k == {k!r}, must be an integer in [1, n_users={n}] or 'auto'.")
-        ks = [int(k)]
+        if isinstance(n_segments, bool) or not isinstance(n_segments, numbers.Integral) or not 1 <= n_segments <= n:
+            raise ValueError(f"n_segments == {n_segments!r}, must be an integer in [1, n_users={n}] or 'auto', "
+                             "e.g. n_segments=6.")
+        ks = [int(n_segments)]
     rng = np.random.default_rng(random_state)
     seed = int(rng.integers(2**31 - 1))
     if sample_size is not None:

@@ -308,7 +308,7 @@ def audience_for(model, text: str | None = None, item=None, *, features=None, me
 
     Examples
     --------
-    >>> seg = ft.segment_users(profiles, k=6, random_state=0)            # doctest: +SKIP
+    >>> seg = ft.segment_users(profiles, n_segments=6, random_state=0)            # doctest: +SKIP
     >>> ft.audience_for(model, text="A retired spy ...", labels=seg)      # doctest: +SKIP
     """
     check_fitted(model, "train_")
