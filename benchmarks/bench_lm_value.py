@@ -96,6 +96,8 @@ def model_rows(features: dict, grids: dict, seed: int) -> list[tuple[str, object
                          grids["c2cf"], is_lm))
     if features.get("MiniLM") is not None:
         rows.append(("ContentToCF default (MiniLM+genres+year)", ft.ContentToCF(features["MiniLM"]), {}, True))
+        rows.append(("ContentToCF MLP map (MiniLM+genres+year)",
+                     ft.ContentToCF(features["MiniLM"], mapper="mlp", random_state=seed), {}, True))
     return rows
 
 
