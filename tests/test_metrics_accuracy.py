@@ -10,7 +10,9 @@ import pytest
 from filmrec_toolkit.metrics import (
     hit_rate_at_k,
     map_at_k,
+    map_min_k_at_k,
     map_msr_at_k,
+    map_nrel_at_k,
     mrr_at_k,
     ndcg_at_k,
     ndcg_graded_at_k,
@@ -42,9 +44,13 @@ def test_ndcg_binary():
 
 def test_both_maps_differ_by_denominator():
     # precisions at hit ranks: P@1 = 1, P@3 = 2/3 -> sum 5/3
-    assert map_at_k(REC, REL, 5) == pytest.approx((5 / 3) / 3)        # MSR map: / n_rel = 3
-    assert map_msr_at_k(REC, REL, 2) == pytest.approx(1 / 2)          # MSR map_at_k: / min(2, 3), one hit P@1=1
-    assert map_at_k(REC, REL, 2) == pytest.approx(1 / 3)              # / n_rel = 3
+    assert map_nrel_at_k(REC, REL, 5) == pytest.approx((5 / 3) / 3)   # MSR map: / n_rel = 3
+    assert map_min_k_at_k(REC, REL, 2) == pytest.approx(1 / 2)        # MSR map_at_k: / min(2, 3), one hit P@1=1
+    assert map_nrel_at_k(REC, REL, 2) == pytest.approx(1 / 3)         # / n_rel = 3
+    with pytest.warns(FutureWarning, match="map_nrel_at_k"):          # the old, ambiguous names still work
+        assert map_at_k(REC, REL, 2) == map_nrel_at_k(REC, REL, 2)
+    with pytest.warns(FutureWarning, match="map_min_k_at_k"):
+        assert map_msr_at_k(REC, REL, 2) == map_min_k_at_k(REC, REL, 2)
 
 
 def test_mrr():

@@ -24,7 +24,8 @@ from typing import Iterable, Sequence
 import numpy as np
 
 __all__ = [
-    "precision_at_k", "recall_at_k", "ndcg_at_k", "ndcg_graded_at_k", "map_at_k", "map_msr_at_k",
+    "precision_at_k", "recall_at_k", "ndcg_at_k", "ndcg_graded_at_k", "map_nrel_at_k", "map_min_k_at_k",
+    "map_at_k", "map_msr_at_k",
     "mrr_at_k", "hit_rate_at_k", "hit_matrix", "ranking_metrics", "METRIC_NAMES",
 ]
 
@@ -248,21 +249,44 @@ def ndcg_graded_at_k(recommended, relevant: dict | Sequence[dict], k: int = 10, 
     return float(out[0]) if single else out
 
 
-def map_at_k(recommended, relevant, k: int = 10):
-    """MAP@k as in MSR ``map`` (= TREC / ranx ``map@k``): Σ_{hit ranks r ≤ k} P@r / n_rel.
+def map_nrel_at_k(recommended, relevant, k: int = 10):
+    """Mean average precision at k divided by the number of relevant items: Σ_{hit ranks r ≤ k} P@r / n_rel.
 
-    This is the "MAP" column of the MSR benchmark table. See :func:`map_msr_at_k` for
-    the ``/ min(k, n_rel)`` variant.
+    The MSR Recommenders ``map`` (= TREC / ranx ``map@k``), the "MAP" column of their
+    benchmark table; :func:`~filmrec_toolkit.evaluation.evaluate` reports it as ``map@k``
+    (docs/protocols.md, section 1). See :func:`map_min_k_at_k` for the ``/ min(k, n_rel)``
+    variant.
     """
     return _dispatch(_ap, recommended, relevant, k, denominator="n_rel")
 
 
-def map_msr_at_k(recommended, relevant, k: int = 10):
-    """MSR ``map_at_k``: Σ_{hit ranks r ≤ k} P@r / min(k, n_rel).
+def map_min_k_at_k(recommended, relevant, k: int = 10):
+    """Mean average precision at k divided by min(k, n_rel): Σ_{hit ranks r ≤ k} P@r / min(k, n_rel).
 
-    Reported as ``map_at_k@k`` by :func:`~filmrec_toolkit.evaluation.evaluate`.
+    The MSR Recommenders ``map_at_k``; reported as ``map_at_k@k`` by
+    :func:`~filmrec_toolkit.evaluation.evaluate` (docs/protocols.md, section 1).
     """
     return _dispatch(_ap, recommended, relevant, k, denominator="min")
+
+
+def _deprecated_alias(new, old_name: str):
+    import functools
+    import warnings
+
+    @functools.wraps(new)
+    def alias(*args, **kwargs):
+        warnings.warn(f"{old_name} is deprecated: its name did not say its denominator; use {new.__name__} "
+                      "(same result).", FutureWarning, stacklevel=2)
+        return new(*args, **kwargs)
+
+    alias.__name__ = alias.__qualname__ = old_name
+    alias.__doc__ = f"Deprecated alias of :func:`{new.__name__}` (same result, a FutureWarning)."
+    return alias
+
+
+#: Deprecated names: ``map_at_k`` computed MSR's ``map`` and ``map_msr_at_k`` MSR's ``map_at_k``.
+map_at_k = _deprecated_alias(map_nrel_at_k, "map_at_k")
+map_msr_at_k = _deprecated_alias(map_min_k_at_k, "map_msr_at_k")
 
 
 def mrr_at_k(recommended, relevant, k: int = 10):
