@@ -95,8 +95,15 @@ def test_reranker_edges_and_errors(tiny):
     assert len(empty) == 0 and list(empty.columns) == ["user_id", "item_id", "score", "rank"]
     with pytest.raises(NotFittedError, match="fit"):
         MMRReranker().rerank(cand, 2)
-    with pytest.raises(ValueError, match="lambda_ == 2"):
+    with pytest.raises(ValueError, match="lam == 2"):
         MMRReranker(2).fit(tiny)
+    fitted = MMRReranker(0.5).fit(tiny)
+    with pytest.raises(ValueError, match="lam == 2"):  # checked at use too: set_params after fit
+        fitted.set_params(lam=2).rerank(cand, 2)
+    with pytest.warns(FutureWarning, match="lam="):  # the old spelling still works
+        assert MMRReranker(lambda_=0.3).lam == 0.3
+    with pytest.raises(TypeError, match="lamda"):
+        MMRReranker(lamda=0.3)
     with pytest.raises(ValueError, match=r"missing column\(s\) \['score'\]"):
         MMRReranker().fit(tiny).rerank(cand.drop(columns="score"), 2)
 
@@ -276,7 +283,7 @@ def test_plot_functions_take_ax_and_return_figure():
     assert plot_group_gaps(groups, "ndcg@10", ax=ax) is fig
     with pytest.raises(ValueError, match="no rows for metric"):
         plot_group_gaps(groups, "recall@10", ax=ax)
-    curve = pd.DataFrame({"reranker": ["none", "MMRReranker", "MMRReranker"], "param": [None, "lambda_", "lambda_"],
+    curve = pd.DataFrame({"reranker": ["none", "MMRReranker", "MMRReranker"], "param": [None, "lam", "lam"],
                           "value": [np.nan, 0.5, 1.0], "ild": [.5, .7, .5], "ndcg@10": [.4, .35, .4]})
     assert plot_tradeoff(curve, ax=ax) is fig
     pop = pd.DataFrame({"source": ["a", "a", "consumed (test)"], "popularity": [10, 100, 1]})

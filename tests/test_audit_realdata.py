@@ -21,7 +21,7 @@ def setting(ml100k):
 
 def test_mmr_raises_ild_at_small_accuracy_cost(setting):
     train, test, candidates, baseline = setting
-    reranked = ft.MMRReranker(lambda_=0.5, features="genres").fit(train).rerank(candidates, k=10)
+    reranked = ft.MMRReranker(lam=0.5, features="genres").fit(train).rerank(candidates, k=10)
     before = ft.list_metrics(baseline, train, test, 10)
     after = ft.list_metrics(reranked, train, test, 10)
     assert after["ild"] > before["ild"] + 0.02
@@ -30,7 +30,7 @@ def test_mmr_raises_ild_at_small_accuracy_cost(setting):
 
 def test_calibrated_reranker_lowers_miscalibration(setting):
     train, test, candidates, baseline = setting
-    reranked = ft.CalibratedReranker(lambda_=0.5).fit(train).rerank(candidates, k=10)
+    reranked = ft.CalibratedReranker(lam=0.5).fit(train).rerank(candidates, k=10)
     assert ft.miscalibration(reranked, train) < 0.9 * ft.miscalibration(baseline, train)
 
 

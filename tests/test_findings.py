@@ -191,7 +191,7 @@ def test_split_agreement():
 
 def test_tradeoff_finding_picks_the_best_setting_at_no_accuracy_loss():
     t = pd.DataFrame({"reranker": ["none", "CalibratedReranker", "CalibratedReranker", "CalibratedReranker"],
-                      "param": [None, "lambda_", "lambda_", "lambda_"], "value": [np.nan, 0.0, 0.25, 0.5],
+                      "param": [None, "lam", "lam", "lam"], "value": [np.nan, 0.0, 0.25, 0.5],
                       "ndcg@10": [0.367, 0.367, 0.366, 0.30], "miscalibration": [0.688, 0.688, 0.555, 0.40]})
     s = tradeoff_finding(t, "ndcg@10")[0]
     assert "λ = 0.25" in s and "from 0.688 to 0.555" in s and "−19 %" in s and "from 0.367 to 0.366" in s

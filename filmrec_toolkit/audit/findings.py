@@ -411,7 +411,7 @@ def tradeoff_finding(tradeoff: pd.DataFrame, accuracy: str = "ndcg@10", max_loss
         row = ok.loc[gain[ok.index].idxmax()]
         rel_t = (row[target] - base[target]) / base[target] if base[target] else np.nan
         rel_a = (row[accuracy] - base[accuracy]) / base[accuracy] if base[accuracy] else np.nan
-        param = "λ" if str(row.get("param")) == "lambda_" else str(row.get("param"))
+        param = "λ" if str(row.get("param")) in ("lam", "lambda_") else str(row.get("param"))
         out.append(f"{prefix}: at {param} = {float(row['value']):g}, "
                    f"{_lower(metric_label(target))} goes from {format_number(base[target])} to "
                    f"{format_number(row[target])} ({format_percent(rel_t, signed=True)}) while "

@@ -8,7 +8,9 @@ All re-rankers share one interface::
 ``candidates`` is a top-N frame (``model.recommend(users, k=N)``), N >= k. The output
 keeps the model's ``score`` of each chosen item and numbers the new order in ``rank``.
 Relevance is min-max normalised per user over the candidates (all equal -> 1) so that
-``lambda_`` means the same for every model. Ties go to the better original rank.
+``lam`` (λ) means the same for every model. Ties go to the better original rank.
+Parameters are checked at ``fit`` and again at every ``rerank`` (``set_params`` after
+``fit`` cannot slip an invalid value through).
 """
 
 from __future__ import annotations
@@ -32,8 +34,22 @@ __all__ = ["Reranker", "MMRReranker", "CalibratedReranker", "ExplorationReranker
 
 def _check_unit(value, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) or not 0 <= value <= 1:
-        raise ValueError(f"{name} == {value!r}, must be a number in [0, 1].")
+        raise ValueError(f"{name} == {value!r}, must be a number in [0, 1], e.g. {name}=0.5.")
     return float(value)
+
+
+def _lam(lam, deprecated: dict, owner: str):
+    """``lam``, or the deprecated ``lambda_`` spelling (a FutureWarning); other keywords are refused."""
+    unknown = sorted(set(deprecated) - {"lambda_"})
+    if unknown:
+        raise TypeError(f"{owner}() got unexpected keyword argument(s) {unknown}.")
+    if "lambda_" not in deprecated:
+        return lam
+    import warnings
+
+    warnings.warn(f"{owner}(lambda_=...) is deprecated (a trailing _ marks fitted attributes); use lam=.",
+                  FutureWarning, stacklevel=3)
+    return deprecated["lambda_"]
 
 
 class Reranker(ParamsMixin):
@@ -41,6 +57,9 @@ class Reranker(ParamsMixin):
 
     def _fit(self, train: Dataset) -> None:  # pragma: no cover - hook
         pass
+
+    def _check_params(self) -> None:
+        """Validate the parameters; called by ``fit`` and by every ``rerank`` (at use)."""
 
     def _start(self) -> None:
         """Called once at the start of each :meth:`rerank` (e.g. to seed a generator)."""
@@ -51,6 +70,7 @@ class Reranker(ParamsMixin):
     def fit(self, train: Dataset) -> "Reranker":
         """Store the training data (histories, item vocabulary); returns self."""
         train = ensure_dataset(train, "train")
+        self._check_params()
         self._fit(train)
         self.train_ = train
         return self
@@ -58,6 +78,7 @@ class Reranker(ParamsMixin):
     def rerank(self, candidates: pd.DataFrame, k: int = 10) -> pd.DataFrame:
         """Re-order each user's candidates and keep ``k`` (fewer if a user has fewer candidates)."""
         check_fitted(self, "train_")
+        self._check_params()
         k = check_positive_int(k, "k")
         check_frame(candidates, (USER_COL, ITEM_COL, SCORE_COL), "candidates",
                     "Pass the top-N frame of model.recommend(users, k=N) with N >= k.")
@@ -101,27 +122,30 @@ class Reranker(ParamsMixin):
 class MMRReranker(Reranker):
     """Maximal Marginal Relevance (Carbonell & Goldstein, SIGIR 1998) for intra-list diversity.
 
-    Greedily adds ``argmax_{i not in S} lambda_ * rel(i) - (1 - lambda_) * max_{j in S} cos(f_i, f_j)``,
+    Greedily adds ``argmax_{i not in S} lam * rel(i) - (1 - lam) * max_{j in S} cos(f_i, f_j)``,
     with ``rel`` the min-max normalised model score and ``f`` the item features
     (``"genres"``, an ``ItemEmbeddings``, ...; see :func:`filmrec_toolkit.metrics.item_features`).
-    ``lambda_ = 1`` keeps the model's order; smaller values trade relevance for diversity.
+    ``lam = 1`` keeps the model's order; smaller values trade relevance for diversity.
 
     Parameters
     ----------
-    lambda_ : float in [0, 1]
+    lam : float in [0, 1]
+        λ (``lambda_=`` is a deprecated spelling).
     features : str, ItemEmbeddings, DataFrame or array
     """
 
-    def __init__(self, lambda_: float = 0.5, features="genres") -> None:
-        self.lambda_ = lambda_
+    def __init__(self, lam: float = 0.5, features="genres", **deprecated) -> None:
+        self.lam = _lam(lam, deprecated, "MMRReranker")
         self.features = features
 
+    def _check_params(self) -> None:
+        _check_unit(self.lam, "lam")
+
     def _fit(self, train: Dataset) -> None:
-        _check_unit(self.lambda_, "lambda_")
         self.unit_features_ = _unit_rows(item_features(train, self.features))
 
     def _select(self, user_id, item_rows, rel, k):
-        lam = float(self.lambda_)
+        lam = float(self.lam)
         f = self.unit_features_[item_rows]
         sim = f @ f.T
         n = len(item_rows)
@@ -141,35 +165,39 @@ class MMRReranker(Reranker):
 class CalibratedReranker(Reranker):
     """Calibrated recommendations (Steck, RecSys 2018), greedy.
 
-    Greedily builds ``S`` maximising ``(1 - lambda_) * sum_{i in S} rel(i) - lambda_ * C_KL(p, q~(S))``
+    Greedily builds ``S`` maximising ``(1 - lam) * sum_{i in S} rel(i) - lam * C_KL(p, q~(S))``
     with ``p`` the user's training genre distribution and ``q~`` the smoothed genre
     distribution of ``S`` (see :func:`filmrec_toolkit.metrics.miscalibration`; ``alpha = 0.01``,
     ``p(g|i) = 1 / |genres(i)|``). Steck's greedy algorithm (his sec. 3), with relevance
-    min-max normalised per user. ``lambda_ = 0`` keeps the model's order. Users without a
+    min-max normalised per user. ``lam = 0`` keeps the model's order. Users without a
     genre history keep the model's order.
 
     Parameters
     ----------
-    lambda_ : float in [0, 1]
+    lam : float in [0, 1]
+        λ (``lambda_=`` is a deprecated spelling).
     alpha : float
         Smoothing of ``q`` (Steck: 0.01).
     weights : {"uniform", "rating"}
         History weights of ``p(g|u)``.
     """
 
-    def __init__(self, lambda_: float = 0.5, alpha: float = STECK_ALPHA, weights: str = "uniform") -> None:
-        self.lambda_ = lambda_
+    def __init__(self, lam: float = 0.5, alpha: float = STECK_ALPHA, weights: str = "uniform",
+                 **deprecated) -> None:
+        self.lam = _lam(lam, deprecated, "CalibratedReranker")
         self.alpha = alpha
         self.weights = weights
 
+    def _check_params(self) -> None:
+        _check_unit(self.lam, "lam")
+
     def _fit(self, train: Dataset) -> None:
-        _check_unit(self.lambda_, "lambda_")
         self.pgi_, self.genres_ = genre_matrix(train)
         self.p_ = user_genre_distribution(train, self.weights)
         self.user_index_ = train.user_vocab.index
 
     def _select(self, user_id, item_rows, rel, k):
-        lam = float(self.lambda_)
+        lam = float(self.lam)
         p = self.p_[self.user_index_.get_loc(user_id)] if user_id in self.user_index_ else None
         n = len(item_rows)
         if p is None or np.isnan(p).any() or lam == 0:
@@ -224,12 +252,15 @@ class ExplorationReranker(Reranker):
         self.usual_share = usual_share
         self.head_share = head_share
 
-    def _fit(self, train: Dataset) -> None:
+    def _check_params(self) -> None:
         _check_unit(self.epsilon, "epsilon")
         if self.mode not in ("either", "genre", "tail"):
-            raise ValueError(f"mode={self.mode!r} is not one of 'either', 'genre', 'tail'.")
-        if not 0 < self.usual_share <= 1:
-            raise ValueError(f"usual_share == {self.usual_share}, must be in (0, 1].")
+            raise ValueError(f"mode={self.mode!r} is not one of 'either', 'genre', 'tail'; e.g. mode='either'.")
+        if isinstance(self.usual_share, bool) or not isinstance(self.usual_share, (int, float, np.number)) \
+                or not 0 < self.usual_share <= 1:
+            raise ValueError(f"usual_share == {self.usual_share!r}, must be in (0, 1], e.g. usual_share=0.8.")
+
+    def _fit(self, train: Dataset) -> None:
         self.pgi_, self.genres_ = genre_matrix(train)
         p = user_genre_distribution(train)
         usual = np.zeros(p.shape, dtype=bool)
@@ -243,6 +274,9 @@ class ExplorationReranker(Reranker):
         self.usual_ = usual
         self.tail_ = ~head_items(train, self.head_share)
         self.user_index_ = train.user_vocab.index
+
+    def _check_params(self) -> None:
+        """Validate the parameters; called by ``fit`` and by every ``rerank`` (at use)."""
 
     def _start(self) -> None:
         self.rng_ = np.random.default_rng(self.random_state)

@@ -52,7 +52,7 @@ def tradeoff_curve(reranker: Reranker, candidates: pd.DataFrame, train: Dataset,
         Top-N lists of one model (``model.recommend(users, k=N)``, N > k).
     values : iterable of float
     param : str, optional
-        Default ``"lambda_"`` (MMR, calibrated) or ``"epsilon"`` (exploration).
+        Default ``"lam"`` (MMR, calibrated) or ``"epsilon"`` (exploration).
     k : int
     features : item features for ILD (see :func:`~filmrec_toolkit.metrics.item_features`).
     include_baseline : bool
@@ -69,7 +69,7 @@ def tradeoff_curve(reranker: Reranker, candidates: pd.DataFrame, train: Dataset,
         raise TypeError(f"reranker must be a Reranker (MMRReranker, ...), got {type(reranker).__name__}.")
     params = reranker.get_params()
     if param is None:
-        param = "lambda_" if "lambda_" in params else "epsilon"
+        param = "lam" if "lam" in params else "epsilon"
     if param not in params:
         raise ValueError(f"param={param!r} is not a parameter of {type(reranker).__name__}; valid: {sorted(params)}.")
     rows = []

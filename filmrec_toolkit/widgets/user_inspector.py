@@ -212,9 +212,9 @@ class UserInspector(InspectorBase):
             if kind == "mmr":
                 if self.embeddings is None:
                     raise ValueError("MMR re-ranking needs item features: pass embeddings= to UserInspector.")
-                self._rerankers[kind] = MMRReranker(lambda_=1.0, features=self.embeddings).fit(self.dataset)
+                self._rerankers[kind] = MMRReranker(lam=1.0, features=self.embeddings).fit(self.dataset)
             else:
-                self._rerankers[kind] = CalibratedReranker(lambda_=0.0).fit(self.dataset)
+                self._rerankers[kind] = CalibratedReranker(lam=0.0).fit(self.dataset)
         return self._rerankers[kind]
 
     def recommend(self, user_id, model: str | None = None, mmr: float = 1.0, calibration: float = 0.0):
@@ -234,9 +234,9 @@ class UserInspector(InspectorBase):
         est = self.models[name]
         top = est.recommend(users=[user_id], k=max(self.k, self.n_candidates))
         if calibration > 0:
-            top = self._reranker("calibration").set_params(lambda_=calibration).rerank(top, k=len(top))
+            top = self._reranker("calibration").set_params(lam=calibration).rerank(top, k=len(top))
         if mmr < 1:
-            top = self._reranker("mmr").set_params(lambda_=mmr).rerank(top, k=self.k)
+            top = self._reranker("mmr").set_params(lam=mmr).rerank(top, k=self.k)
         top = top.sort_values(RANK_COL, kind="mergesort").head(self.k).reset_index(drop=True)
         items = self.dataset.items.set_index(ITEM_COL)
         frame = top[[RANK_COL, ITEM_COL, SCORE_COL]].join(
