@@ -84,10 +84,17 @@ class EASE(Recommender):
         check_number(self.l2, "l2", low=0, low_open=True, example="EASE(l2=500.0)")
         check_bool(self.implicit, "implicit", example="EASE(implicit=True)")
 
+    def _gram_extra(self, train: Dataset) -> np.ndarray | None:
+        """Added to the Gram matrix before the closed form (side information); none for plain EASE."""
+        return None
+
     def _fit(self, train: Dataset) -> None:
         check_ease_memory(train.n_items)
         x = interaction_matrix(train, self.implicit)
         gram = (x.T @ x).toarray().astype(np.float64)
+        extra = self._gram_extra(train)
+        if extra is not None:
+            gram += extra
         gram[np.diag_indices_from(gram)] += float(self.l2)
         p = np.linalg.inv(gram)
         b = p / (-np.diag(p))

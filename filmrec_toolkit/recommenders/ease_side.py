@@ -19,7 +19,7 @@ import numpy as np
 
 from ..datasets.dataset import Dataset
 from ..features.embeddings import ItemEmbeddings
-from .ease import EASE, interaction_matrix
+from .ease import EASE
 
 __all__ = ["EASESide"]
 
@@ -76,22 +76,14 @@ class EASESide(EASE):
                              "penalty); e.g. l2=500.0.")
         return float(w)
 
-    def _fit(self, train: Dataset) -> None:
+    def _gram_extra(self, train: Dataset) -> np.ndarray | None:
+        """w · F Fᵀ: the weighted side information stacked under the ratings (collective EASE)."""
         w = self._check_params()
         features = self.features.align(train)  # raises for items without a vector
         if w == 0:
-            super()._fit(train)
-            return
-        x = interaction_matrix(train, self.implicit)
-        gram = (x.T @ x).toarray().astype(np.float64)
+            return None  # plain EASE, bit for bit
         f = features.matrix.astype(np.float64)
-        gram += w * (f @ f.T)
-        gram[np.diag_indices_from(gram)] += float(self.l2)
-        p = np.linalg.inv(gram)
-        b = p / (-np.diag(p))
-        b[np.diag_indices_from(b)] = 0.0
-        self.B_ = b.astype(np.float32)
-        self.X_ = x
+        return w * (f @ f.T)
 
     def _score(self, user_rows: np.ndarray) -> np.ndarray:
         self._check_params()
