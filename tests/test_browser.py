@@ -115,7 +115,7 @@ def test_voila_user_inspector_switches_user(tmp_path):
             second_user = select.evaluate(selected)
             page.wait_for_function(
                 "prev => { const e = document.querySelector('.filmrec-recommendations');"
-                " return e && e.innerText !== prev; }", arg=before, timeout=60_000)
+                " return e && e.querySelector('table') && e.innerText !== prev; }", arg=before, timeout=60_000)
             after = _recommendations_text(page)
             page.screenshot(path=str(OUTPUT / "voila_second_user.png"), full_page=True)
             error_text = page.locator(".filmrec-error").all_inner_texts()

@@ -272,17 +272,23 @@ class UserInspector(InspectorBase):
         uid = self.user.value
         if uid is None:
             return
-        # panes of the previous user never stay beside this one's if a step below raises
-        self.profile.value = self.segment.value = self.recommendations.value = ""
-        self.history.value = render_history(self.dataset.user_history(uid), uid, self.history_rows)
-        self.profile.value = render_genre_profile(self.genre_profile(uid))
-        if self.labels is not None:
-            label = self.labels.get(uid)
-            if self.segments is not None and label in self.segments.index:
-                row = self.segments.loc[label]
-            else:
-                row = {"users": int((self.labels == label).sum())}
-            self.segment.value = render_segment(row, label)
+        # every pane is rendered first and then shown together (no blank flash between users);
+        # if a step raises, the previous user's panes are cleared, never left beside this one's
+        try:
+            history = render_history(self.dataset.user_history(uid), uid, self.history_rows)
+            profile = render_genre_profile(self.genre_profile(uid))
+            segment = ""
+            if self.labels is not None:
+                label = self.labels.get(uid)
+                if self.segments is not None and label in self.segments.index:
+                    row = self.segments.loc[label]
+                else:
+                    row = {"users": int((self.labels == label).sum())}
+                segment = render_segment(row, label)
+        except Exception:
+            self.history.value = self.profile.value = self.segment.value = self.recommendations.value = ""
+            raise
+        self.history.value, self.profile.value, self.segment.value = history, profile, segment
         self._on_list()
 
     def _on_list(self, change=None) -> None:
