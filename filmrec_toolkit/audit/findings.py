@@ -104,6 +104,18 @@ def _gap_numbers(row) -> str:
             f"({effect_size_label(row['effect_size'])}), Holm-adjusted {format_p(row['p_holm'])}")
 
 
+def _tests_frame(tests: pd.DataFrame | None, metrics: Iterable[str] | None) -> pd.DataFrame | None:
+    """A copy of a group-tests table with a ``model`` column, restricted to ``metrics``; None when empty."""
+    if tests is None or len(tests) == 0:
+        return None
+    t = tests.copy()
+    if "model" not in t.columns:
+        t["model"] = None
+    if metrics is not None:
+        t = t.loc[t["metric"].isin(list(metrics))]
+    return t
+
+
 def gap_findings(tests: pd.DataFrame, metrics: Iterable[str] | None = None, alpha: float = 0.05,
                  skip_attributes: Iterable[str] = ()) -> list[str]:
     """Sentences on who is served worse, from a :func:`group_fairness` ``tests`` table.
@@ -113,13 +125,9 @@ def gap_findings(tests: pd.DataFrame, metrics: Iterable[str] | None = None, alph
     per (metric, attribute) saying "no significant difference" for the other models.
     ``tests`` may have a ``model`` column (an audit's tests) or not.
     """
-    if tests is None or len(tests) == 0:
+    t = _tests_frame(tests, metrics)
+    if t is None:
         return []
-    t = tests.copy()
-    if "model" not in t.columns:
-        t["model"] = None
-    if metrics is not None:
-        t = t.loc[t["metric"].isin(list(metrics))]
     t = t.loc[~t["attribute"].isin(list(skip_attributes))]
     out = []
     for (metric, attr), part in t.groupby(["metric", "attribute"], sort=False):
@@ -146,13 +154,9 @@ def gap_summary(tests: pd.DataFrame, metrics: Iterable[str] | None = None, alpha
     """Short form of :func:`gap_findings` for a summary: one sentence per significant gap pattern,
     with the range of sizes over the models, and one sentence listing where no significant
     difference was found."""
-    if tests is None or len(tests) == 0:
+    t = _tests_frame(tests, metrics)
+    if t is None:
         return []
-    t = tests.copy()
-    if "model" not in t.columns:
-        t["model"] = None
-    if metrics is not None:
-        t = t.loc[t["metric"].isin(list(metrics))]
     out, quiet = [], []
     n_models = t["model"].nunique()
     for (metric, attr), part in t.groupby(["metric", "attribute"], sort=False):
