@@ -23,6 +23,7 @@ from .metrics import *  # noqa: F401,F403
 from .persistence import load, save  # noqa: F401 (public)
 from .plots import *  # noqa: F401,F403
 from .profiles import *  # noqa: F401,F403
+from .ranking import ranked_rows, stored_entries  # noqa: F401 (public)
 from .recommenders import *  # noqa: F401,F403
 
 __version__ = "0.1.0"
@@ -35,7 +36,7 @@ _LAZY = {"widgets": ("UserInspector", "SegmentExplorer"),
          "testing": ()}
 
 __all__ = sorted({
-    "ChecksumError", "NotFittedError", "UnknownIdError", "UnsafeFileError", "clone", "torch_topk", "save", "load",
+    "ChecksumError", "NotFittedError", "UnknownIdError", "UnsafeFileError", "clone", "torch_topk", "save", "load", "ranked_rows", "stored_entries",
     *_audit_all, *datasets.__all__, *evaluation.__all__, *features.__all__, *metrics.__all__, *plots.__all__,
     *profiles.__all__, *recommenders.__all__, *(n for names in _LAZY.values() for n in names),
 })

@@ -98,7 +98,7 @@ def _mask_rows(scores, exclude: sp.csr_matrix | None, allowed=None) -> None:
     import torch
 
     if exclude is not None and exclude.nnz:
-        from .recommenders.base import stored_entries
+        from .ranking import stored_entries
 
         r, c = stored_entries(exclude)  # by structure: a stored 0 rating is excluded too
         dev = scores.device

@@ -10,7 +10,7 @@ import pandas as pd
 from .._config import RANK_COL, USER_COL
 from ..datasets.dataset import Dataset, ensure_dataset
 from ..metrics.accuracy import ranking_metrics
-from ..metrics.beyond import _topk_rows
+from ..ranking import ranked_rows
 
 __all__ = ["accuracy_per_user"]
 
@@ -33,7 +33,7 @@ def accuracy_per_user(recommendations: pd.DataFrame, train: Dataset, test: Datas
     if test.item_vocab != train.item_vocab or test.user_vocab != train.user_vocab:
         raise ValueError("test must share train's vocabularies (two parts of one split).")
     ks = [k] if np.ndim(k) == 0 else list(k)
-    rows = _topk_rows(recommendations, train)
+    rows = ranked_rows(recommendations, train)
     rel = test.matrix
     n_rel = np.diff(rel.indptr)
     users = np.flatnonzero(n_rel > 0)
@@ -43,7 +43,7 @@ def accuracy_per_user(recommendations: pd.DataFrame, train: Dataset, test: Datas
         pos = pd.Index(train.user_vocab.ids[users]).get_indexer(rows[USER_COL].to_numpy())
         keep = pos >= 0
         urow = users[pos[keep]]
-        irow = rows["_row"].to_numpy()[keep]
+        irow = rows["item_row"].to_numpy()[keep]
         rank = rows[RANK_COL].to_numpy()[keep].astype(np.int64)
         ok = rank <= width
         hit = np.asarray(rel[urow[ok], irow[ok]]).ravel() != 0

@@ -39,7 +39,8 @@ from .._validation import check_number, check_option
 from ..datasets.dataset import Dataset, ensure_dataset
 from ..exceptions import check_positive_int
 from ..metrics.accuracy import ranking_metrics
-from ..recommenders.base import Recommender, default_chunk_size, topk_frame
+from ..ranking import topk_frame
+from ..recommenders.base import Recommender, default_chunk_size
 
 logger = logging.getLogger(__name__)
 

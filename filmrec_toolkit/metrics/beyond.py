@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .._config import ITEM_COL, RANK_COL, USER_COL
+from .._config import RANK_COL, USER_COL
 from ..datasets.dataset import Dataset, ensure_dataset
-from ..exceptions import check_frame
+from ..ranking import ranked_rows
 
 logger = logging.getLogger(__name__)
 
@@ -45,27 +45,6 @@ __all__ = [
 
 
 # ------------------------------------------------------------------ helpers
-def _topk_rows(recommendations: pd.DataFrame, train: Dataset, k: int | None = None,
-               param: str = "recommendations") -> pd.DataFrame:
-    """Validated ``user_id, _row, rank`` frame sorted by (user, rank); cut at ``rank <= k``."""
-    check_frame(recommendations, (USER_COL, ITEM_COL, RANK_COL), param,
-                "Pass the top-k frame returned by model.recommend(...).")
-    if k is not None:
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"k == {k!r}, must be an integer >= 1 (or None for the whole list).")
-    frame = recommendations[[USER_COL, ITEM_COL, RANK_COL]]
-    if k is not None:
-        frame = frame.loc[frame[RANK_COL] <= k]
-    if frame.duplicated([USER_COL, ITEM_COL]).any():
-        dup = frame.loc[frame.duplicated([USER_COL, ITEM_COL]), [USER_COL, ITEM_COL]].head(3).to_dict("records")
-        raise ValueError(f"{param} recommends an item twice to one user, e.g. {dup}; a top-k list has unique items.")
-    rows = train.item_vocab.to_rows(frame[ITEM_COL].to_numpy(), param=f"{param}.item_id") if len(frame) else \
-        np.empty(0, dtype=np.int64)
-    out = pd.DataFrame({USER_COL: frame[USER_COL].to_numpy(), "_row": rows,
-                        RANK_COL: frame[RANK_COL].to_numpy()})
-    return out.sort_values([USER_COL, RANK_COL], kind="mergesort").reset_index(drop=True)
-
-
 def _per_user(values: pd.Series, per_user: bool, name: str):
     values = values.rename(name)
     values.index.name = USER_COL
@@ -77,7 +56,7 @@ def _per_user(values: pd.Series, per_user: bool, name: str):
 
 def _list_mean(rows: pd.DataFrame, item_values: np.ndarray, per_user: bool, name: str):
     """Mean over each list of a per-item value, then over lists."""
-    vals = pd.Series(np.asarray(item_values, dtype=float)[rows["_row"].to_numpy()], index=rows[USER_COL].to_numpy())
+    vals = pd.Series(np.asarray(item_values, dtype=float)[rows["item_row"].to_numpy()], index=rows[USER_COL].to_numpy())
     return _per_user(vals.groupby(level=0, sort=True).mean(), per_user, name)
 
 
@@ -91,8 +70,8 @@ def catalog_coverage(recommendations: pd.DataFrame, train: Dataset, k: int | Non
     et al. 2004). An empty frame gives 0.
     """
     train = ensure_dataset(train, "train")
-    rows = _topk_rows(recommendations, train, k)
-    return float(rows["_row"].nunique() / train.n_items) if train.n_items else 0.0
+    rows = ranked_rows(recommendations, train, k)
+    return float(rows["item_row"].nunique() / train.n_items) if train.n_items else 0.0
 
 
 def item_exposure(recommendations: pd.DataFrame, train: Dataset, k: int | None = None,
@@ -104,14 +83,14 @@ def item_exposure(recommendations: pd.DataFrame, train: Dataset, k: int | None =
     model of Singh & Joachims, KDD 2018). Never-recommended items get 0.
     """
     train = ensure_dataset(train, "train")
-    rows = _topk_rows(recommendations, train, k)
+    rows = ranked_rows(recommendations, train, k)
     if discount is None:
         weights = np.ones(len(rows))
     elif discount == "log2":
         weights = 1.0 / np.log2(rows[RANK_COL].to_numpy(dtype=float) + 1.0)
     else:
         raise ValueError(f"discount={discount!r} is not supported; use None (counts) or 'log2'.")
-    return np.bincount(rows["_row"].to_numpy(), weights=weights, minlength=train.n_items).astype(float)
+    return np.bincount(rows["item_row"].to_numpy(), weights=weights, minlength=train.n_items).astype(float)
 
 
 def distributional_coverage(recommendations: pd.DataFrame, train: Dataset, k: int | None = None,
@@ -260,7 +239,7 @@ def novelty(recommendations: pd.DataFrame, train: Dataset, k: int | None = None,
     item novelty); Zhou et al., PNAS 2010.
     """
     train = ensure_dataset(train, "train")
-    rows = _topk_rows(recommendations, train, k)
+    rows = ranked_rows(recommendations, train, k)
     p = item_popularity(train, "users")
     n_users = max(1, int((train.user_counts() > 0).sum()))
     info = -np.log2(np.where(p > 0, p, 1.0 / n_users))
@@ -312,7 +291,7 @@ def _unit_rows(matrix: np.ndarray) -> np.ndarray:
 
 def _pairwise_mean(rows: pd.DataFrame, unit: np.ndarray, per_user: bool, name: str, distance: bool):
     users = rows[USER_COL].to_numpy()
-    item_rows = rows["_row"].to_numpy()
+    item_rows = rows["item_row"].to_numpy()
     values = {}
     if len(rows):
         starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]])
@@ -341,7 +320,7 @@ def intra_list_diversity(recommendations: pd.DataFrame, train: Dataset, features
     of the mean. Smyth & McClave, ICCBR 2001; Ziegler et al., WWW 2005 (ILS).
     """
     train = ensure_dataset(train, "train")
-    rows = _topk_rows(recommendations, train, k)
+    rows = ranked_rows(recommendations, train, k)
     return _pairwise_mean(rows, _unit_rows(item_features(train, features)), per_user, "ild", True)
 
 
@@ -354,7 +333,7 @@ def intra_list_similarity(recommendations: pd.DataFrame, train: Dataset, feature
     length compare). Lists with fewer than 2 items give NaN.
     """
     train = ensure_dataset(train, "train")
-    rows = _topk_rows(recommendations, train, k)
+    rows = ranked_rows(recommendations, train, k)
     return _pairwise_mean(rows, _unit_rows(item_features(train, features)), per_user, "ils", False)
 
 
@@ -373,7 +352,7 @@ def serendipity(recommendations: pd.DataFrame, train: Dataset, test: Dataset, k:
     test = ensure_dataset(test, "test")
     if test.item_vocab != train.item_vocab:
         raise ValueError("test must share train's item vocabulary (two parts of one split).")
-    rows = _topk_rows(recommendations, train, k)
+    rows = ranked_rows(recommendations, train, k)
     if not len(rows):
         return _per_user(pd.Series(dtype=float), per_user, "serendipity")
     counts = train.item_counts()
@@ -388,7 +367,7 @@ def serendipity(recommendations: pd.DataFrame, train: Dataset, test: Dataset, k:
     values = {}
     starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]])
     ends = np.r_[starts[1:], len(users)]
-    item_rows = rows["_row"].to_numpy()
+    item_rows = rows["item_row"].to_numpy()
     for s, e in zip(starts, ends):
         u = urow_of[users[s]]
         items = item_rows[s:e]
@@ -412,7 +391,7 @@ def average_recommendation_popularity(recommendations: pd.DataFrame, train: Data
     in recommender systems with personalized re-ranking", FLAIRS 2019.
     """
     train = ensure_dataset(train, "train")
-    rows = _topk_rows(recommendations, train, k)
+    rows = ranked_rows(recommendations, train, k)
     return _list_mean(rows, item_popularity(train, "count"), per_user, "arp")
 
 
@@ -425,7 +404,7 @@ def aplt(recommendations: pd.DataFrame, train: Dataset, k: int | None = None, he
     interactions). Abdollahpouri, Burke & Mobasher, FLAIRS 2019. Returned as a share in [0, 1].
     """
     train = ensure_dataset(train, "train")
-    rows = _topk_rows(recommendations, train, k)
+    rows = ranked_rows(recommendations, train, k)
     return _list_mean(rows, (~head_items(train, head_share)).astype(float), per_user, "aplt")
 
 
@@ -437,9 +416,9 @@ def aclt(recommendations: pd.DataFrame, train: Dataset, k: int | None = None, he
     Abdollahpouri, Burke & Mobasher, FLAIRS 2019.
     """
     train = ensure_dataset(train, "train")
-    rows = _topk_rows(recommendations, train, k)
+    rows = ranked_rows(recommendations, train, k)
     tail = (~head_items(train, head_share)).astype(float)
-    vals = pd.Series(tail[rows["_row"].to_numpy()], index=rows[USER_COL].to_numpy())
+    vals = pd.Series(tail[rows["item_row"].to_numpy()], index=rows[USER_COL].to_numpy())
     return _per_user(vals.groupby(level=0, sort=True).sum(), per_user, "aclt")
 
 
@@ -454,9 +433,9 @@ def popularity_lift(recommendations: pd.DataFrame, train: Dataset, k: int | None
     training history give NaN. Positive = lists more popular than what the user consumes.
     """
     train = ensure_dataset(train, "train")
-    rows = _topk_rows(recommendations, train, k)
+    rows = ranked_rows(recommendations, train, k)
     phi = item_popularity(train, "count")
-    arp = pd.Series(phi[rows["_row"].to_numpy()], index=rows[USER_COL].to_numpy()).groupby(level=0, sort=True).mean()
+    arp = pd.Series(phi[rows["item_row"].to_numpy()], index=rows[USER_COL].to_numpy()).groupby(level=0, sort=True).mean()
     m = train.matrix
     hist_sum = np.asarray(sp.csr_matrix((phi[m.indices], m.indices, m.indptr), shape=m.shape).sum(axis=1)).ravel()
     hist_n = np.diff(m.indptr)

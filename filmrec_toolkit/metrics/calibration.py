@@ -8,7 +8,8 @@ import scipy.sparse as sp
 
 from .._config import USER_COL
 from ..datasets.dataset import Dataset, ensure_dataset
-from .beyond import _per_user, _topk_rows
+from ..ranking import ranked_rows
+from .beyond import _per_user
 
 __all__ = ["genre_matrix", "user_genre_distribution", "list_genre_distribution", "kl_miscalibration",
            "miscalibration"]
@@ -69,7 +70,7 @@ def list_genre_distribution(rows: pd.DataFrame, pgi: np.ndarray) -> pd.DataFrame
     ``rows`` is a validated top-k frame with ``user_id`` and item rows ``_row``. Lists
     whose items have no genre give NaN rows.
     """
-    mass = pd.DataFrame(pgi[rows["_row"].to_numpy()], index=rows[USER_COL].to_numpy())
+    mass = pd.DataFrame(pgi[rows["item_row"].to_numpy()], index=rows[USER_COL].to_numpy())
     mass = mass.groupby(level=0, sort=True).sum()
     return pd.DataFrame(_normalise_rows(mass.to_numpy()), index=mass.index)
 
@@ -107,7 +108,7 @@ def miscalibration(recommendations: pd.DataFrame, train: Dataset, k: int | None 
     NaN and left out of the mean.
     """
     train = ensure_dataset(train, "train")
-    rows = _topk_rows(recommendations, train, k)
+    rows = ranked_rows(recommendations, train, k)
     if not len(rows):
         return _per_user(pd.Series(dtype=float), per_user, "miscalibration")
     pgi, _ = genre_matrix(train)

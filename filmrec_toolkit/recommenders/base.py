@@ -20,6 +20,7 @@ from .._params import ParamsMixin
 from .._topk import dot_error_bound, pair_dots, topk, topk_refined
 from ..datasets.dataset import Dataset, ensure_dataset
 from ..exceptions import check_fitted, check_frame, check_positive_int
+from ..ranking import stored_entries, topk_frame  # noqa: F401 (re-exported)
 
 logger = logging.getLogger(__name__)
 
@@ -30,21 +31,6 @@ CHUNK_BYTES = 128 * 2**20
 def default_chunk_size(n_items: int, budget_bytes: int = CHUNK_BYTES) -> int:
     """Users per chunk so that one chunk of float32 scores fits ``budget_bytes``."""
     return max(1, int(budget_bytes // (4 * max(1, n_items))))
-
-
-def stored_entries(matrix: sp.spmatrix) -> tuple[np.ndarray, np.ndarray]:
-    """Rows and columns of every STORED entry of a sparse matrix, whatever its value.
-
-    Seen-item exclusion goes by sparsity structure, never by value: a rating of 0
-    ("watched, disliked") or an implicit weight of 0 is still an interaction, while
-    ``matrix.nonzero()`` would drop it. Duplicate entries are returned once.
-    """
-    m = sp.csr_matrix(matrix)
-    if not m.has_canonical_format:
-        m = m.copy()
-        m.sum_duplicates()  # merges duplicates; keeps explicit zeros (it never eliminates them)
-    rows = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr))
-    return rows, m.indices.astype(np.int64, copy=False)
 
 
 def count_differing_lists(a: pd.DataFrame, b: pd.DataFrame, scores: bool = True) -> int:
@@ -65,19 +51,6 @@ def count_differing_lists(a: pd.DataFrame, b: pd.DataFrame, scores: bool = True)
     la, lb = la.reindex(users), lb.reindex(users)
     same = [x == y for x, y in zip(la.tolist(), lb.tolist())]
     return int(len(users) - sum(same))
-
-
-def topk_frame(user_ids: np.ndarray, item_ids: np.ndarray, cols: np.ndarray, vals: np.ndarray) -> pd.DataFrame:
-    """Long ``user_id, item_id, score, rank`` frame from top-k arrays; ``-inf`` entries dropped."""
-    n, k = cols.shape
-    valid = np.isfinite(vals)
-    rank = np.broadcast_to(np.arange(1, k + 1), (n, k))
-    return pd.DataFrame({
-        USER_COL: np.repeat(np.asarray(user_ids), k).reshape(n, k)[valid],
-        ITEM_COL: np.asarray(item_ids)[cols[valid]],
-        SCORE_COL: vals[valid].astype(np.float32),
-        RANK_COL: rank[valid].astype(np.int64),
-    })
 
 
 class Recommender(ParamsMixin):

@@ -34,7 +34,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..exceptions import check_fitted, check_positive_int
-from ..recommenders.base import Recommender, default_chunk_size, stored_entries, topk_frame
+from ..ranking import stored_entries, topk_frame
+from ..recommenders.base import Recommender, default_chunk_size
 from .cluster import ensure_client, total_threads
 
 logger = logging.getLogger(__name__)
