@@ -51,21 +51,9 @@ import pandas as pd  # noqa: E402
 
 import filmrec_toolkit as ft  # noqa: E402
 
-PUBLISHED_MSR = pd.DataFrame([
-    # recommenders 1.2.x README table (MAP = `map`)
-    ("BiVAE (MSR README)", .4118, .2191, .4751, .1461),
-    ("BPR (MSR README)", .3882, .2125, .4420, .1325),
-    ("SAR (MSR README)", .3308, .1764, .3825, .1106),
-    ("LightGCN (MSR README)", .3796, .1443, .4198, .0885),
-    ("BiVAE (MSR notebook run)", .408, .221, .469, .144),
-    ("NCF (MSR notebook run)", .327, .163, .369, .095),
-], columns=["model", "precision@10", "recall@10", "ndcg@10", "map@10"])
-
-PUBLISHED_RECBOLE = pd.DataFrame([
-    ("BPR (RecBole-GNN)", .1776, .2401, .4187, .7199),
-    ("LightGCN (RecBole-GNN)", .1861, .2538, .4388, .7330),
-    ("XSimGCL (RecBole-GNN)", .2116, .2750, .4638, .7743),
-], columns=["model", "recall@10", "ndcg@10", "mrr@10", "hit@10"])
+# published tables: package data (filmrec_toolkit/reference_data/published_accuracy.csv)
+PUBLISHED_MSR = ft.published_accuracy("msr-ml-100k").drop(columns="source").reset_index()
+PUBLISHED_RECBOLE = ft.published_accuracy("recbole-ml-1m").drop(columns="source").reset_index()
 
 GRIDS = {
     "ItemKNN": [dict(n_neighbors=n, shrink=s) for n in (50, 100, 200, 400) for s in (0, 10, 50, 200, 1000)],

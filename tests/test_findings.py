@@ -228,3 +228,17 @@ def test_adjustment_summary_groups_models_by_verdict():
     assert out[1] == ("NDCG@10 gap between women and men at equal activity: explained by activity (no longer "
                       "significant) for A; smaller but still significant for B (−50 %); significant only at equal "
                       "activity for C.")
+
+
+def test_published_accuracy_tables_from_package_data():
+    import filmrec_toolkit as ft
+
+    msr = ft.published_accuracy("msr-ml-100k")
+    # the numbers docs/protocols.md cites (MSR README, MAP = their `map`)
+    assert msr.loc["BiVAE", ["precision@10", "recall@10", "ndcg@10", "map@10"]].tolist() == [
+        0.4118, 0.2191, 0.4751, 0.1461]
+    rb = ft.published_accuracy("recbole-ml-1m")
+    assert rb.loc["XSimGCL", ["recall@10", "ndcg@10", "mrr@10", "hit@10"]].tolist() == [0.2116, 0.2750, 0.4638, 0.7743]
+    assert set(rb.index) == {"BPR", "LightGCN", "XSimGCL"} and "source" in rb.columns
+    with pytest.raises(ValueError, match="msr-ml-100k"):
+        ft.published_accuracy("netflix")

@@ -23,7 +23,8 @@ import pandas as pd
 
 from .metric_info import format_number, format_p, format_percent, higher_is_better, metric_label
 
-__all__ = ["group_name", "attribute_name", "gap_findings", "gap_summary", "adjustment_summary", "adjustment_findings", "best_model_finding",
+__all__ = [
+    "published_accuracy", "group_name", "attribute_name", "gap_findings", "gap_summary", "adjustment_summary", "adjustment_findings", "best_model_finding",
            "comparison_finding", "tradeoff_finding", "exposure_finding", "split_agreement", "load_published",
            "replication_findings", "effect_size_label"]
 
@@ -503,6 +504,33 @@ def load_published() -> pd.DataFrame:
     """
     with resources.files("filmrec_toolkit.reference_data").joinpath("published.csv").open("r", encoding="utf-8") as fh:
         return pd.read_csv(fh)
+
+
+def published_accuracy(benchmark: str) -> pd.DataFrame:
+    """Published accuracy tables we compare against, from package data
+    (``reference_data/published_accuracy.csv``: benchmark, source, year, dataset, protocol,
+    model, metric, value; see docs/protocols.md).
+
+    Parameters
+    ----------
+    benchmark : {"msr-ml-100k", "recbole-ml-1m"}
+
+    Returns
+    -------
+    DataFrame, one row per published model, one column per metric, plus ``source``.
+    """
+    with resources.files("filmrec_toolkit.reference_data").joinpath("published_accuracy.csv").open(
+            "r", encoding="utf-8") as fh:
+        table = pd.read_csv(fh)
+    known = sorted(table["benchmark"].unique())
+    if benchmark not in known:
+        raise ValueError(f"benchmark={benchmark!r} is not one of {known}; e.g. published_accuracy('msr-ml-100k').")
+    rows = table.loc[table["benchmark"] == benchmark]
+    wide = rows.pivot_table(index="model", columns="metric", values="value", sort=False)
+    wide.columns.name = None
+    wide["source"] = rows.groupby("model", sort=False)["source"].first()
+    metrics = list(dict.fromkeys(rows["metric"]))
+    return wide[metrics + ["source"]]
 
 
 #: our model name -> the published model it stands for
