@@ -4,27 +4,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
+from test_recommenders_fixtures import FixedScores
 
 from filmrec_toolkit import Dataset, EvaluationResult, Popularity, evaluate
-from filmrec_toolkit.recommenders import Recommender
-
-
-class FixedScores(Recommender):
-    """Scores every user the same: item row i gets ``scores[i]``."""
-
-    name = "fixed"
-
-    def __init__(self, scores) -> None:
-        self.scores = scores
-
-    def _fit(self, train):
-        self.scores_ = np.asarray(self.scores, dtype=np.float32)
-
-    def _score(self, user_rows):
-        return np.tile(self.scores_, (len(user_rows), 1))
 
 
 @pytest.fixture

@@ -9,25 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from test_recommenders_fixtures import FixedScores, near_tie_dataset, nudged_vectors
 
 import filmrec_toolkit as ft
 from filmrec_toolkit import EASE, Dataset, ItemKNN, Popularity, evaluate
 from filmrec_toolkit.recommenders import Recommender
-
-
-class FixedScores(Recommender):
-    """Every user gets the same scores: item row i scores ``scores[i]``."""
-
-    name = "fixed"
-
-    def __init__(self, scores) -> None:
-        self.scores = scores
-
-    def _fit(self, train):
-        self.scores_ = np.asarray(self.scores, dtype=np.float32)
-
-    def _score(self, user_rows):
-        return np.tile(self.scores_, (len(user_rows), 1))
 
 
 @pytest.fixture
@@ -251,24 +237,9 @@ def test_evaluate_rejects_bad_relevance_threshold(zero_test_splits, threshold):
 
 
 # ------------------------------------------------------------------ defects 11 and 12: layout-independent lists
-def nudged_vectors(n_base: int = 60, d: int = 64, seed: int = 0) -> np.ndarray:
-    """Each random vector three times, two copies nudged by one ulp: near-ties decided by float32 rounding."""
-    base = np.random.default_rng(seed).standard_normal((n_base, d)).astype(np.float32)
-    vecs = np.repeat(base, 3, axis=0)
-    vecs[1::3, 0] = np.nextafter(vecs[1::3, 0], np.float32(np.inf))
-    vecs[2::3, 1] = np.nextafter(vecs[2::3, 1], np.float32(-np.inf))
-    return vecs
-
-
 @pytest.fixture(scope="module")
 def near_tie_data():
-    vecs = nudged_vectors()
-    rng = np.random.default_rng(1)
-    users = np.repeat(np.arange(40), 6)
-    r = pd.DataFrame({"user_id": users, "item_id": rng.integers(0, len(vecs), len(users)),
-                      "rating": rng.integers(1, 6, len(users)).astype(float)}).drop_duplicates(["user_id", "item_id"])
-    ds = Dataset.from_frames(r)
-    return ds, ft.ItemEmbeddings(vecs[ds.item_ids], ds.item_ids, "nudged")
+    return near_tie_dataset()
 
 
 @pytest.mark.parametrize("chunk_size", [1, 7, 13])

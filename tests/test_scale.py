@@ -167,15 +167,10 @@ def test_recommend_distributed_equals_in_process(client, data, name):
 @pytest.mark.parametrize("chunk_size", [1, 5])
 def test_near_tied_content_lists_do_not_depend_on_the_layout(client, chunk_size):
     """Other chunking (1 user = BLAS's matrix-vector path) and other processes: the same lists, counted."""
-    from test_reliability_models import nudged_vectors
+    from test_recommenders_fixtures import near_tie_dataset
 
-    vecs = nudged_vectors()
-    rng = np.random.default_rng(1)
-    users = np.repeat(np.arange(40), 6)
-    r = pd.DataFrame({"user_id": users, "item_id": rng.integers(0, len(vecs), len(users)),
-                      "rating": rng.integers(1, 6, len(users)).astype(float)}).drop_duplicates(["user_id", "item_id"])
-    ds = Dataset.from_frames(r)
-    model = ContentRecommender(ItemEmbeddings(vecs[ds.item_ids], ds.item_ids, "nudged")).fit(ds)
+    ds, emb = near_tie_dataset()
+    model = ContentRecommender(emb).fit(ds)
     expected = model.recommend(k=10)
     got = recommend_distributed(model, k=10, client=client, chunk_size=chunk_size, n_partitions=3)
     assert count_differing_lists(got, expected) == 0  # before the fix: 11 of 40 lists with chunk_size=1
