@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["report", "run_rounds", "summarise", "child_args"]
+__all__ = ["report", "run_rounds", "summarise", "add_child_arguments"]
 
 
 def report(secs: float, **extra) -> None:
@@ -38,14 +38,13 @@ def report(secs: float, **extra) -> None:
     print("RESULT " + json.dumps(extra), flush=True)
 
 
-def child_args(argv: list[str]) -> tuple[str | None, Path | None, int]:
-    """``(method, outdir, round)`` when ``argv`` asks for a child run, else ``(None, None, 0)``."""
-    if "--child" not in argv:
-        return None, None, 0
-    method = argv[argv.index("--child") + 1]
-    outdir = Path(argv[argv.index("--outdir") + 1])
-    rnd = int(argv[argv.index("--round") + 1]) if "--round" in argv else 0
-    return method, outdir, rnd
+def add_child_arguments(parser) -> None:
+    """The hidden ``--child METHOD --outdir DIR --round N`` options by which a script is run as a child."""
+    import argparse
+
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--outdir", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--round", type=int, default=0, help=argparse.SUPPRESS)
 
 
 def _run_child(script: Path, method: str, outdir: Path, rnd: int, args: list[str], timeout: float | None) -> dict:

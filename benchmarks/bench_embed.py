@@ -201,9 +201,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sample-a", type=int, default=64, help="texts timed for the loop, then extrapolated")
     parser.add_argument("--quality", action="store_true", help="int8 vs float32 quality table only")
     parser.add_argument("--quick", action="store_true", help="smoke test: ml-100k, 40 texts, 2 rounds, no loop")
-    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--outdir", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--round", type=int, default=0, help=argparse.SUPPRESS)
+    _interleave.add_child_arguments(parser)
     args = parser.parse_args(argv)
     if args.child:
         child(args.child, Path(args.outdir), args)

@@ -130,9 +130,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sample", type=int, default=20, help="users timed with the original loop")
     parser.add_argument("--encoder", choices=["minilm", "genres"], default="minilm")
     parser.add_argument("--quick", action="store_true", help="synthetic 2,000 x 1,500, 2 rounds, 3 loop users")
-    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--outdir", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--round", type=int, default=0, help=argparse.SUPPRESS)
+    _interleave.add_child_arguments(parser)
     args = parser.parse_args(argv)
     if args.child:
         child(args.child, Path(args.outdir), args)
