@@ -242,3 +242,16 @@ def test_published_accuracy_tables_from_package_data():
     assert set(rb.index) == {"BPR", "LightGCN", "XSimGCL"} and "source" in rb.columns
     with pytest.raises(ValueError, match="msr-ml-100k"):
         ft.published_accuracy("netflix")
+
+
+def test_published_accuracy_rows_carry_source_protocol_and_year():
+    from importlib import resources
+
+    with resources.files("filmrec_toolkit.reference_data").joinpath("published_accuracy.csv").open() as fh:
+        table = pd.read_csv(fh)
+    assert table[["source", "protocol", "year"]].notna().all().all()
+    assert table["year"].between(2015, 2026).all()
+    # the MSR table is the README of release 1.2.0 (2024); RecBole-GNN rows carry the year each row was added
+    assert set(table.loc[table["benchmark"] == "msr-ml-100k", "year"]) == {2024}
+    recbole = table.loc[table["benchmark"] == "recbole-ml-1m"].groupby("model")["year"].first().to_dict()
+    assert recbole == {"BPR": 2022, "LightGCN": 2022, "XSimGCL": 2023}
