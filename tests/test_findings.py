@@ -255,3 +255,15 @@ def test_published_accuracy_rows_carry_source_protocol_and_year():
     assert set(table.loc[table["benchmark"] == "msr-ml-100k", "year"]) == {2024}
     recbole = table.loc[table["benchmark"] == "recbole-ml-1m"].groupby("model")["year"].first().to_dict()
     assert recbole == {"BPR": 2022, "LightGCN": 2022, "XSimGCL": 2023}
+
+
+def test_published_gap_table_one_row_per_published_model():
+    import filmrec_toolkit as ft
+
+    table = ft.published_gap_table("ml-1m")
+    assert list(table.index) == ["ItemKNN", "TopPopular", "UserKNN", "BiasedMF"]
+    assert table.loc["ItemKNN", ["ndcg@10", "gender", "age_35"]].tolist() == [0.140, 0.038, 0.027]
+    assert table.loc["BiasedMF", "better served"] == "gender: M, age_35: <35"
+    assert table.loc["TopPopular", "source"] == "Boratto et al., ECIR 2022"
+    with pytest.raises(ValueError, match="ml-100k"):
+        ft.published_gap_table("ml-100k")

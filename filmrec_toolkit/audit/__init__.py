@@ -4,7 +4,7 @@ from .accuracy import accuracy_per_user
 from .adjust import activity_adjusted_gap, adjusted_gaps
 from .compare import compare_models, describe_comparison, paired_verdicts
 from .exposure import exposure_by_group
-from .findings import gap_findings, load_published, published_accuracy, replication_findings, split_agreement
+from .findings import gap_findings, load_published, published_accuracy, published_gap_table, replication_findings, split_agreement
 from .groups import (
     DEFAULT_ATTRIBUTES,
     GroupFairness,
@@ -25,5 +25,5 @@ __all__ = [
     "user_attributes", "group_fairness", "GroupFairness", "DEFAULT_ATTRIBUTES",
     "exposure_by_group", "compare_models", "paired_verdicts", "describe_comparison", "gap_change", "cliffs_delta", "mean_difference_ci",
     "activity_adjusted_gap", "adjusted_gaps", "gap_findings", "replication_findings", "split_agreement",
-    "load_published", "published_accuracy", "higher_is_better", "METRIC_INFO",
+    "load_published", "published_accuracy", "published_gap_table", "higher_is_better", "METRIC_INFO",
 ]

@@ -24,7 +24,7 @@ import pandas as pd
 from .metric_info import format_number, format_p, format_percent, higher_is_better, metric_label
 
 __all__ = [
-    "published_accuracy", "group_name", "attribute_name", "gap_findings", "gap_summary", "adjustment_summary", "adjustment_findings", "best_model_finding",
+    "published_accuracy", "published_gap_table", "group_name", "attribute_name", "gap_findings", "gap_summary", "adjustment_summary", "adjustment_findings", "best_model_finding",
            "comparison_finding", "tradeoff_finding", "exposure_finding", "split_agreement", "load_published",
            "replication_findings", "effect_size_label"]
 
@@ -504,6 +504,40 @@ def load_published() -> pd.DataFrame:
     """
     with resources.files("filmrec_toolkit.reference_data").joinpath("published.csv").open("r", encoding="utf-8") as fh:
         return pd.read_csv(fh)
+
+
+def published_gap_table(dataset: str = "ml-1m", metric: str = "ndcg@10") -> pd.DataFrame:
+    """Published group gaps as one row per published model (from :func:`load_published`).
+
+    Parameters
+    ----------
+    dataset : str
+        Dataset of the published rows (``"ml-1m"`` for Boratto et al., ECIR 2022).
+    metric : str
+        The metric the gaps are measured in.
+
+    Returns
+    -------
+    DataFrame indexed by the published model name with the model's ``metric`` mean, one gap
+    column per attribute (e.g. ``gender``, ``age_35``), ``better served`` ("attribute: group",
+    comma-separated) and ``source`` ("authors year").
+    """
+    table = load_published()
+    rows = table.loc[(table["dataset"] == dataset) & (table["metric"] == metric)]
+    if rows.empty:
+        pairs = sorted(set(zip(table["dataset"], table["metric"])))
+        raise ValueError(f"no published gaps for dataset={dataset!r}, metric={metric!r}; available: {pairs}.")
+    models = list(dict.fromkeys(rows["model"]))
+    wide = rows.pivot_table(index="model", columns="attribute", values="gap", sort=False).reindex(models)
+    wide.columns.name = None
+    first = rows.groupby("model", sort=False).first().reindex(models)
+    wide.insert(0, metric, first["model_metric"])
+    wide["better served"] = rows.groupby("model", sort=False).apply(
+        lambda t: ", ".join(f"{a}: {g}" for a, g in zip(t["attribute"], t["better_group"])),
+        include_groups=False).reindex(models)
+    wide["source"] = first["source"] + " " + first["year"].astype(str)
+    wide.index.name = None
+    return wide
 
 
 def published_accuracy(benchmark: str) -> pd.DataFrame:
