@@ -32,5 +32,5 @@ curves = pd.concat(
 with pd.option_context("display.width", 200, "display.float_format", "{:.4f}".format):
     print(curves.to_string(index=False))
 rep = ft.audit({"EASE": cand[cand["rank"] <= 10]}, train, test, k=10, tradeoff=curves, n_resamples=500)
-rep.to_html("reports/audit_ml100k_tradeoff.html", title="Audit EASE ml-100k")
+rep.to_html("reports/audit_ml100k_tradeoff.html", title="Audit EASE ml-100k", figures=ft.plots.audit_figures(rep))
 print(f"{time.perf_counter() - t0:.0f}s")

@@ -178,7 +178,8 @@ def main() -> None:
         print(report.tests[["model", "metric", "attribute", "high_group", "low_group", "gap", "p_value",
                             "p_holm"]].to_string(index=False))
     if args.html:
-        print("HTML report:", report.to_html(args.html, title="Fairness audit, ml-1m temporal 70/10/20"))
+        print("HTML report:", report.to_html(args.html, title="Fairness audit, ml-1m temporal 70/10/20",
+                                                     figures=ft.plots.audit_figures(report)))
     print(f"\nTotal run time: {time.perf_counter() - t0:.0f}s")
 
 

@@ -244,15 +244,21 @@ def test_audit_report_and_html(tiny, tmp_path):
     assert rep.comparisons.iloc[0]["diff"] == pytest.approx(1.0)
     assert list(rep.item_exposure.columns) == ["A", "B"]
     assert set(rep.popularity["source"]) == {"A", "B", "consumed (test)"}
-    for fig in (rep.plot_lorenz(), rep.plot_popularity(), rep.plot_group_gaps()):
-        assert fig.axes
-    path = rep.to_html(tmp_path / "audit.html")
+    from filmrec_toolkit.plots import audit_figures, plot_audit
+
+    for kind in ("lorenz", "popularity", "group_gaps"):
+        assert plot_audit(rep, kind).axes
+    with pytest.warns(FutureWarning, match="plot_audit"):
+        assert rep.plot_lorenz().axes  # deprecated shim, same figure
+    path = rep.to_html(tmp_path / "audit.html", figures=audit_figures(rep))
     text = path.read_text()
     assert text.startswith("<!DOCTYPE html>") and text.count("data:image/png;base64,") >= 3
     for external in ("http://", "https://", "<script", "<link", "src=\"/"):
         assert external not in text
     with pytest.raises(ValueError, match="tradeoff"):
-        rep.plot_tradeoff()
+        plot_audit(rep, "tradeoff")
+    with pytest.raises(ValueError, match="kind='pie'.*lorenz"):
+        plot_audit(rep, "pie")
 
 
 def test_audit_accepts_evaluation_results(tiny):

@@ -298,7 +298,7 @@ def test_html_report_uses_unique_temporaries(tiny, tmp_path, monkeypatch):
         return real(path, *args, **kwargs)
 
     monkeypatch.setattr(io_mod, "atomic_write", spy)
-    path = rep.to_html(tmp_path / "audit.html")
+    path = rep.to_html(tmp_path / "audit.html", figures={})
     assert seen == [tmp_path / "audit.html"]
     assert path.read_text().startswith("<!DOCTYPE html>")
     assert fixed.read_text() == "another writer's half page"

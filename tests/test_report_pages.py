@@ -62,9 +62,15 @@ def test_audit_html_from_template(tiny_report, tmp_path):
     assert "Steck, RecSys 2018" in text  # the glossary cites each metric
     for external in ("http://", "https://", "<script", "<link"):
         assert external not in text
-    # default figures come from plots/, and without nav a placeholder is left for the site builder
-    default = tiny_report.to_html(tmp_path / "default.html").read_text()
+    # figures come from plots/, and without nav a placeholder is left for the site builder
+    from filmrec_toolkit.plots import audit_figures
+
+    default = tiny_report.to_html(tmp_path / "default.html", figures=audit_figures(tiny_report)).read_text()
     assert "<!--filmrec-nav-->" in default and default.count("data:image/png;base64,") >= 3
+    # audits no longer draw: without figures the page has none, and the caller is told how to add them
+    with pytest.warns(FutureWarning, match="audit_figures"):
+        bare = tiny_report.to_html(tmp_path / "bare.html").read_text()
+    assert "data:image/png;base64," not in bare and "Key findings" in bare
 
 
 def test_format_frame_for_people():
@@ -142,7 +148,9 @@ def test_check_report_in_a_browser(tiny_report, tmp_path):
         pytest.skip(f"{check.CHROMIUM} missing: apt-get install -y chromium (make test does it)")
     demo = _script("demo")
     report = tmp_path / "reports"
-    tiny_report.to_html(report / "audit.html", title="Audit (tiny)")
+    from filmrec_toolkit.plots import audit_figures
+
+    tiny_report.to_html(report / "audit.html", title="Audit (tiny)", figures=audit_figures(tiny_report))
     demo.notebook_to_html(_notebook(tmp_path / "09_test.ipynb"), report / "html" / "09_test.html", report)
     demo.add_nav_to_audit(report)
     (report / "results").mkdir()

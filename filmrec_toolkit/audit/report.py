@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -208,31 +209,30 @@ class AuditReport:
                 for s in kinds[key]]
 
     # ---------------------------------------------------------------- plots
-    def plot_lorenz(self, ax=None):
-        """Lorenz curves of item exposure, one per model."""
-        from ..plots.audit import plot_lorenz_curves
+    # Deprecated: audits produce tables, ``filmrec_toolkit.plots.plot_audit`` draws them.
+    def _deprecated_plot(self, method: str, kind: str, ax, **options):
+        warnings.warn(f"AuditReport.{method}() is deprecated and will be removed; audits produce tables and "
+                      f"plots draw them: use ft.plots.plot_audit(report, {kind!r}, ax=ax).",
+                      FutureWarning, stacklevel=3)
+        from ..plots.report import plot_audit  # the one remaining reach into plots, gone with these shims
 
-        return plot_lorenz_curves({m: self.item_exposure[m].to_numpy() for m in self.item_exposure.columns}, ax=ax)
+        return plot_audit(self, kind, ax=ax, **options)
+
+    def plot_lorenz(self, ax=None):
+        """Deprecated: ``ft.plots.plot_audit(report, "lorenz")``."""
+        return self._deprecated_plot("plot_lorenz", "lorenz", ax)
 
     def plot_group_gaps(self, metric: str | None = None, attribute: str | None = None, ax=None):
-        """Group means with bootstrap CIs (default metric ``ndcg@k``)."""
-        from ..plots.audit import plot_group_gaps
-
-        return plot_group_gaps(self.groups, metric or f"ndcg@{self.k}", attribute, ax=ax)
+        """Deprecated: ``ft.plots.plot_audit(report, "group_gaps", metric=..., attribute=...)``."""
+        return self._deprecated_plot("plot_group_gaps", "group_gaps", ax, metric=metric, attribute=attribute)
 
     def plot_tradeoff(self, x: str = "ild", y: str | None = None, ax=None):
-        """Trade-off curves (needs ``tradeoff=`` in :func:`audit`)."""
-        from ..plots.audit import plot_tradeoff
-
-        if self.tradeoff is None:
-            raise ValueError("this report has no trade-off table; pass tradeoff=tradeoff_curve(...) to audit().")
-        return plot_tradeoff(self.tradeoff, x, y or f"ndcg@{self.k}", ax=ax)
+        """Deprecated: ``ft.plots.plot_audit(report, "tradeoff", x=..., metric=...)``."""
+        return self._deprecated_plot("plot_tradeoff", "tradeoff", ax, x=x, metric=y)
 
     def plot_popularity(self, ax=None):
-        """Popularity distribution of recommended vs consumed items."""
-        from ..plots.audit import plot_popularity_distribution
-
-        return plot_popularity_distribution(self.popularity, ax=ax)
+        """Deprecated: ``ft.plots.plot_audit(report, "popularity")``."""
+        return self._deprecated_plot("plot_popularity", "popularity", ax)
 
     # ----------------------------------------------------------------- html
     def to_html(self, path: str | os.PathLike, title: str = "filmrec_toolkit audit",
@@ -250,8 +250,9 @@ class AuditReport:
         ----------
         path : output file (its folder is created; written to a temporary file and renamed).
         title : page title.
-        figures : mapping caption -> matplotlib Figure, optional
-            Default: :func:`filmrec_toolkit.plots.audit_figures` of this report.
+        figures : mapping caption -> matplotlib Figure
+            Usually ``ft.plots.audit_figures(report)``; an empty mapping writes a page without
+            figures (``None`` does too, with a FutureWarning: before, it drew them here).
         nav : list of (label, href), optional
             A navigation bar at the top; without it the page has an empty placeholder
             ``<!--filmrec-nav-->`` that a site builder may replace.
@@ -267,9 +268,10 @@ class AuditReport:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         if figures is None:
-            from ..plots.report import audit_figures
-
-            figures = audit_figures(self)
+            warnings.warn("AuditReport.to_html no longer draws figures itself (audits produce tables, plots draw "
+                          "them): this page has no figures. Pass figures=ft.plots.audit_figures(report).",
+                          FutureWarning, stacklevel=2)
+            figures = {}
         kinds = self.findings_by_kind()
         key = list(findings) if findings is not None else [
             s for k in ("accuracy", "summary", "activity_summary", "splits", "tradeoff", "exposure") for s in kinds[k]]

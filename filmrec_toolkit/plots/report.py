@@ -12,10 +12,10 @@ import pandas as pd
 
 from ..audit.findings import attribute_name, group_name
 from ..audit.metric_info import higher_is_better, metric_label
-from .audit import _legend_outside, plot_lorenz_curves, plot_tradeoff
+from .audit import _legend_outside, plot_group_gaps, plot_lorenz_curves, plot_popularity_distribution, plot_tradeoff
 
 __all__ = ["plot_gap_forest", "plot_accuracy_vs_beyond", "plot_exposure_tiers", "plot_group_panels",
-           "audit_figures"]
+           "audit_figures", "plot_audit", "AUDIT_PLOTS"]
 
 
 def _figure(figsize):
@@ -254,3 +254,48 @@ def audit_figures(report, metric: str | None = None) -> dict:
         figs[f"Mean {metric_label(metric)} of every user group, per attribute."] = \
             plot_group_panels(report.groups, metric)
     return figs
+
+
+#: what :func:`plot_audit` can draw from an :class:`~filmrec_toolkit.AuditReport`
+AUDIT_PLOTS = ("lorenz", "group_gaps", "tradeoff", "popularity")
+
+
+def plot_audit(report, kind: str, ax=None, *, metric: str | None = None, attribute: str | None = None,
+               x: str = "ild"):
+    """Draw one view of an audit report's tables (audits produce tables, plots draw them).
+
+    Parameters
+    ----------
+    report : AuditReport
+        The result of :func:`filmrec_toolkit.audit`.
+    kind : {"lorenz", "group_gaps", "tradeoff", "popularity"}
+        ``"lorenz"``: Lorenz curves of item exposure, one per model; ``"group_gaps"``: group
+        means with bootstrap CIs of ``metric`` for ``attribute``; ``"tradeoff"``: re-ranking
+        trade-off of ``metric`` (y) against ``x`` (needs ``tradeoff=`` in ``audit``);
+        ``"popularity"``: popularity of recommended vs consumed items.
+    ax : matplotlib Axes, optional
+    metric : str, optional
+        Accuracy metric (default ``ndcg@k`` of the report).
+    attribute : str, optional
+        User attribute for ``"group_gaps"`` (default: every attribute).
+    x : str
+        Beyond-accuracy column of the trade-off table for ``"tradeoff"``.
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    metric = metric or f"ndcg@{report.k}"
+    if kind == "lorenz":
+        return plot_lorenz_curves({m: report.item_exposure[m].to_numpy() for m in report.item_exposure.columns},
+                                  ax=ax)
+    if kind == "group_gaps":
+        return plot_group_gaps(report.groups, metric, attribute, ax=ax)
+    if kind == "tradeoff":
+        if report.tradeoff is None:
+            raise ValueError("kind='tradeoff': this report has no trade-off table; pass "
+                             "tradeoff=tradeoff_curve(...) to audit().")
+        return plot_tradeoff(report.tradeoff, x, metric, ax=ax)
+    if kind == "popularity":
+        return plot_popularity_distribution(report.popularity, ax=ax)
+    raise ValueError(f"kind={kind!r} is not one of {AUDIT_PLOTS}; e.g. plot_audit(report, 'lorenz').")
