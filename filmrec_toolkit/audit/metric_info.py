@@ -20,8 +20,9 @@ METRIC_INFO: dict[str, tuple[bool, str, str, str]] = {
                   "Herlocker et al., TOIS 2004"),
     "hit": (True, "Hit rate", "1 when at least one test film is in the top-k, else 0.", "Deshpande & Karypis, TOIS 2004"),
     "mrr": (True, "MRR", "1 / rank of the first hit in the top-k (0 without a hit).", "Voorhees, TREC-8 1999"),
-    "map": (True, "MAP", "Mean of the precisions at the ranks of the hits.", "Manning et al., IR book 2008"),
-    "map_at_k": (True, "MAP (÷ min(k, n))", "Sum of precisions at hit ranks ÷ min(k, relevant).",
+    "map": (True, "MAP (÷ n)", "Sum of precisions at hit ranks ÷ the user's relevant films (TREC MAP, "
+            "map_nrel_at_k).", "Manning et al., IR book 2008"),
+    "map_at_k": (True, "MAP (÷ min(k, n))", "Sum of precisions at hit ranks ÷ min(k, relevant) (map_min_k_at_k).",
                  "Microsoft Recommenders"),
     "novelty": (True, "Novelty", "Mean −log2 of the share of training users who rated each recommended film "
                 "(rarer films are more novel).", "Castells et al., RecSys handbook 2015"),
