@@ -24,7 +24,8 @@ from .._config import ITEM_COL, RANK_COL, SCORE_COL, USER_COL
 from .._params import ParamsMixin
 from ..datasets.dataset import Dataset, ensure_dataset
 from ..exceptions import check_fitted, check_frame, check_positive_int
-from ..metrics.beyond import _unit_rows, head_items, item_features
+from ..features.embeddings import l2_normalize
+from ..metrics.beyond import head_items, item_features
 from ..metrics.calibration import STECK_ALPHA, genre_matrix, kl_miscalibration, user_genre_distribution
 
 logger = logging.getLogger(__name__)
@@ -142,7 +143,7 @@ class MMRReranker(Reranker):
         _check_unit(self.lam, "lam")
 
     def _fit(self, train: Dataset) -> None:
-        self.unit_features_ = _unit_rows(item_features(train, self.features))
+        self.unit_features_ = l2_normalize(item_features(train, self.features), dtype=np.float64)
 
     def _select(self, user_id, item_rows, rel, k):
         lam = float(self.lam)

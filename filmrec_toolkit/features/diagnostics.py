@@ -29,9 +29,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .._topk import topk
+from ..datasets.cells import parse_genres
 from ..datasets.dataset import Dataset, ensure_dataset
 from ..exceptions import check_positive_int
-from .documents import is_missing
 from .embeddings import ItemEmbeddings
 
 logger = logging.getLogger(__name__)
@@ -187,15 +187,7 @@ def same_value_rate(neighbors, values) -> float:
 
 
 def _genre_sets(genres) -> list[frozenset]:
-    out = []
-    for value in genres:
-        if is_missing(value):
-            out.append(frozenset())
-        elif isinstance(value, str):
-            out.append(frozenset(g.strip() for g in value.split("|") if g.strip()))
-        else:
-            out.append(frozenset(str(g) for g in value if not is_missing(g)))
-    return out
+    return [frozenset(parse_genres(value)) for value in genres]
 
 
 def genre_agreement(neighbors, genres) -> tuple[float, float]:

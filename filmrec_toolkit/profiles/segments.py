@@ -272,20 +272,6 @@ def demographic_composition(dataset: Dataset, labels, attribute: str, min_cell: 
     return out
 
 
-def _genre_table(dataset: Dataset) -> tuple[np.ndarray, list[str]]:
-    """(n_items, n_genres) 0/1 matrix and the genre names."""
-    if "genres" not in dataset.items.columns:
-        raise KeyError("dataset.items has no 'genres' column; genre lift needs one list of genres per film.")
-    genres = dataset.items["genres"].map(lambda g: list(g) if isinstance(g, (list, tuple, np.ndarray)) else [])
-    names = sorted({g for gs in genres for g in gs})
-    index = {g: j for j, g in enumerate(names)}
-    table = np.zeros((dataset.n_items, len(names)), dtype=np.float64)
-    for i, gs in enumerate(genres):
-        for g in gs:
-            table[i, index[g]] = 1.0
-    return table, names
-
-
 def genre_lift(dataset: Dataset, labels) -> pd.DataFrame:
     """Segments x genres lift of the ratings' genre shares.
 
@@ -294,7 +280,7 @@ def genre_lift(dataset: Dataset, labels) -> pd.DataFrame:
     """
     dataset = ensure_dataset(dataset)
     labels = _labels_array(labels, dataset.n_users)
-    table, names = _genre_table(dataset)
+    table, names = dataset.genre_matrix("binary", "genres")
     seg_of_rating = labels[dataset.user_rows]
     segs = np.unique(labels)
     counts = np.zeros((len(segs), len(names)))
@@ -385,7 +371,7 @@ def genre_share_tests(dataset: Dataset, labels) -> pd.DataFrame:
 
     dataset = ensure_dataset(dataset)
     labels = _labels_array(labels, dataset.n_users)
-    table, names = _genre_table(dataset)
+    table, names = dataset.genre_matrix("binary", "genres")
     counts = np.zeros((dataset.n_users, len(names)))
     np.add.at(counts, dataset.user_rows, table[dataset.item_rows])
     n = np.bincount(dataset.user_rows, minlength=dataset.n_users).astype(float)
@@ -490,7 +476,7 @@ def describe_segments(dataset: Dataset, labels, embeddings: ItemEmbeddings | Non
     lift = genre_lift(dataset, labels) if has_genres else None
     genre_p = genre_share_tests(dataset, labels) if has_genres else None
     if has_genres:
-        table, names = _genre_table(dataset)
+        table, names = dataset.genre_matrix("binary", "genres")
     from scipy.stats import mannwhitneyu
 
     per_user_n = np.bincount(dataset.user_rows, minlength=n_users)
