@@ -29,6 +29,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .._topk import topk
+from .._validation import check_k
 from ..datasets.cells import parse_genres
 from ..datasets.dataset import Dataset, ensure_dataset
 from ..exceptions import check_positive_int
@@ -73,7 +74,7 @@ def nearest_neighbors(matrix: np.ndarray, k: int = 5, chunk_size: int = 1024) ->
         :func:`filmrec_toolkit._topk.topk`). ``-1`` pads rows that have fewer neighbours
         (zero vectors).
     """
-    k = check_positive_int(k, "k")
+    k = check_k(k)
     chunk_size = check_positive_int(chunk_size, "chunk_size")
     x = np.asarray(matrix, dtype=np.float32)
     if x.ndim != 2:
@@ -120,7 +121,7 @@ def co_rating_neighbors(ratings: sp.spmatrix, k: int = 5, chunk_size: int = 1024
         Neighbour rows, most similar first (ties to the lower row), ``-1`` where fewer
         than ``k`` items share a user with the item.
     """
-    k = check_positive_int(k, "k")
+    k = check_k(k)
     chunk_size = check_positive_int(chunk_size, "chunk_size")
     if not sp.issparse(ratings):
         raise TypeError(f"ratings must be a scipy.sparse users x items matrix (dataset.matrix), "
@@ -328,7 +329,7 @@ def document_diagnostics(
     from .baselines import GenreEncoder
 
     dataset = ensure_dataset(dataset)
-    k = check_positive_int(k, "k")
+    k = check_k(k)
     if isinstance(embeddings, ItemEmbeddings):
         named = {embeddings.model_id: embeddings}
     elif isinstance(embeddings, Mapping):

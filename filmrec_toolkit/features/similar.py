@@ -7,9 +7,9 @@ import pandas as pd
 
 from .._config import ITEM_COL, RANK_COL, SCORE_COL
 from .._topk import topk
+from .._validation import check_k
 from ..datasets.dataset import Dataset
 from ..datasets.titles import resolve_title
-from ..exceptions import check_positive_int
 from .embeddings import ItemEmbeddings
 
 
@@ -67,7 +67,7 @@ def similar_items(embeddings: ItemEmbeddings, item, k: int = 10, dataset: Datase
     """
     if not isinstance(embeddings, ItemEmbeddings):
         raise TypeError(f"embeddings must be ItemEmbeddings (from embed_items), got {type(embeddings).__name__}.")
-    k = check_positive_int(k, "k")
+    k = check_k(k)
     row = resolve_item(embeddings, item, dataset)
     scores = embeddings.matrix @ embeddings.matrix[row]
     scores = scores.astype(np.float64)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .._config import RATING_COL, USER_COL
+from .._deprecation import renamed_argument
 from ..datasets.dataset import Dataset, ensure_dataset
 from ..exceptions import check_positive_int
 from ..features.embeddings import ItemEmbeddings, l2_normalize
@@ -75,20 +76,6 @@ def _as_profiles(profiles) -> np.ndarray:
     return x
 
 
-def _renamed(old_value, old_name: str, new_value, new_name: str, default):
-    """The value of a renamed parameter: the old spelling still works, with a FutureWarning."""
-    if old_value is None:
-        return new_value
-    import warnings
-
-    warnings.warn(f"segment_users({old_name}=...) is deprecated; use {new_name}= ({old_name} means a list length "
-                  "elsewhere in filmrec_toolkit).", FutureWarning, stacklevel=3)
-    if new_value != default and new_value != old_value:
-        raise ValueError(f"segment_users got both {old_name}={old_value!r} and {new_name}={new_value!r}; "
-                         f"give only {new_name}.")
-    return old_value
-
-
 def segment_users(profiles, n_segments: int | str = "auto", n_segments_range: Iterable[int] = range(2, 13),
                   random_state=None, sample_size: int | None = 3000, n_init: int | str = "auto",
                   center: bool = True, normalize: bool = True, *, k=None, k_range=None) -> SegmentResult:
@@ -135,8 +122,11 @@ def segment_users(profiles, n_segments: int | str = "auto", n_segments_range: It
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
 
-    n_segments = _renamed(k, "k", n_segments, "n_segments", "auto")
-    n_segments_range = _renamed(k_range, "k_range", n_segments_range, "n_segments_range", range(2, 13))
+    why = "{} means a list length elsewhere in filmrec_toolkit"
+    n_segments = renamed_argument("segment_users", "k", k, "n_segments", n_segments, default="auto",
+                                  reason=why.format("k"))
+    n_segments_range = renamed_argument("segment_users", "k_range", k_range, "n_segments_range", n_segments_range,
+                                        default=range(2, 13), reason=why.format("k_range"))
     x = _as_profiles(profiles)
     if center:
         x = x - x.mean(axis=0, keepdims=True)

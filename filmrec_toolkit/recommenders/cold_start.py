@@ -20,9 +20,10 @@ import pandas as pd
 
 from .._config import ITEM_COL, RANK_COL, SCORE_COL
 from .._topk import topk
+from .._validation import check_k
 from ..datasets.cells import genres_to_matrix, parse_genres
 from ..datasets.titles import resolve_title
-from ..exceptions import NotFittedError, check_fitted, check_positive_int
+from ..exceptions import NotFittedError, check_fitted
 from ..features.embeddings import l2_normalize
 
 logger = logging.getLogger(__name__)
@@ -202,7 +203,7 @@ def recommend_for_profile(model, liked_items=None, text: str | None = None, k: i
     DataFrame ``item_id, title, score, rank``.
     """
     check_fitted(model, "train_")
-    k = check_positive_int(k, "k")
+    k = check_k(k)
     liked = [] if liked_items is None else (list(liked_items) if not isinstance(liked_items, str) else [liked_items])
     if text is not None and not isinstance(text, str):
         raise TypeError(f"text must be a str (a free-text wish), got {type(text).__name__}; "
@@ -284,7 +285,7 @@ def wish_genre_precision(model, encoder, queries: pd.DataFrame | None = None, k:
     """
     from ..exceptions import check_frame
 
-    k = check_positive_int(k, "k")
+    k = check_k(k)
     queries = load_wish_queries() if queries is None else check_frame(
         queries, ["genre", "query"], "queries", "e.g. load_wish_queries().")
     check_fitted(model, "train_")
