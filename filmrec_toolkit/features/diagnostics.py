@@ -33,7 +33,7 @@ from .._validation import check_k
 from ..datasets.cells import parse_genres
 from ..datasets.dataset import Dataset, ensure_dataset
 from ..exceptions import check_positive_int
-from .embeddings import ItemEmbeddings
+from .embeddings import ItemEmbeddings, l2_normalize
 
 logger = logging.getLogger(__name__)
 
@@ -84,9 +84,8 @@ def nearest_neighbors(matrix: np.ndarray, k: int = 5, chunk_size: int = 1024) ->
     out = np.full((n, kk), -1, dtype=np.int64)
     if kk == 0:
         return out
-    norms = np.linalg.norm(x, axis=1)
-    zero = norms == 0
-    x = x / np.where(zero, 1.0, norms)[:, None]
+    zero = ~x.any(axis=1)
+    x = l2_normalize(x)
     for start in range(0, n, chunk_size):
         rows = np.arange(start, min(start + chunk_size, n))
         sims = (x[rows] @ x.T).astype(np.float64)
