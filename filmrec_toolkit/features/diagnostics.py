@@ -186,10 +186,6 @@ def same_value_rate(neighbors, values) -> float:
     return float(np.mean(shares)) if shares else math.nan
 
 
-def _genre_sets(genres) -> list[frozenset]:
-    return [frozenset(parse_genres(value)) for value in genres]
-
-
 def genre_agreement(neighbors, genres) -> tuple[float, float]:
     """How much the neighbours' genres agree with each item's, averaged over items.
 
@@ -213,7 +209,7 @@ def genre_agreement(neighbors, genres) -> tuple[float, float]:
     (0.6666666666666666, 0.3333333333333333)
     """
     nb = _check_neighbors(neighbors)
-    sets = _genre_sets(genres)
+    sets = [frozenset(parse_genres(value)) for value in genres]
     if len(sets) != nb.shape[0]:
         raise ValueError(f"genres has {len(sets)} entries for {nb.shape[0]} items; give one genre list per item.")
     shares, jaccards = [], []
