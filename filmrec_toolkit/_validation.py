@@ -15,7 +15,7 @@ from typing import Sequence
 
 from sklearn.utils import check_scalar
 
-__all__ = ["check_number", "check_option", "check_bool"]
+__all__ = ["check_number", "check_option", "check_bool", "check_k"]
 
 
 def _range_text(integer: bool, low, high, low_open: bool, high_open: bool) -> str:
@@ -92,3 +92,28 @@ def check_bool(value, name: str, example: str = "") -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__}){hint}.")
     return bool(value)
+
+
+def check_k(k, name: str = "k", *, allow_none: bool = False, example: int = 10):
+    """Validate a list length ``k`` (an integer >= 1, or None where the whole list is meant).
+
+    The one check of ``k`` in the package (metrics, re-rankers, audits, neighbours, cold
+    start); messages in the style of :func:`sklearn.utils.check_scalar`, e.g.
+    ``"k == 0, must be an integer >= 1; e.g. k=10."``.
+
+    Parameters
+    ----------
+    k : object
+        The value received.
+    name : str
+        The parameter's name (``"k"``, ``"n"``, ...).
+    allow_none : bool
+        Accept ``None`` (returned as is), for "no cut-off".
+    example : int
+        Shown in the fix, ``e.g. k=10``.
+
+    Returns
+    -------
+    int or None
+    """
+    return check_number(k, name, integer=True, low=1, example=f"{name}={example}", allow_none=allow_none)

@@ -13,8 +13,8 @@ import pandas as pd
 
 from .._config import ITEM_COL, USER_COL
 from .._io import atomic_write_text
+from .._validation import check_k
 from ..datasets.dataset import Dataset, ensure_dataset
-from ..exceptions import check_positive_int
 from ..metrics.beyond import (
     aplt,
     average_recommendation_popularity,
@@ -352,7 +352,7 @@ def audit(recommendations: pd.DataFrame | Mapping[str, pd.DataFrame], train: Dat
     """
     train = ensure_dataset(train, "train")
     test = ensure_dataset(test, "test")
-    k = check_positive_int(k, "k")
+    k = check_k(k)
     recs = {"model": recommendations} if isinstance(recommendations, pd.DataFrame) else dict(recommendations)
     if not recs:
         raise ValueError("recommendations is empty; pass a top-k DataFrame or a dict name -> DataFrame.")

@@ -21,10 +21,13 @@ import numpy as np
 import pandas as pd
 
 from .._config import ITEM_COL, RANK_COL, SCORE_COL, USER_COL
+from .._deprecation import pop_renamed_kwarg, renamed_argument
 from .._params import ParamsMixin
+from .._validation import check_k
 from ..datasets.dataset import Dataset, ensure_dataset
-from ..exceptions import check_fitted, check_frame, check_positive_int
-from ..metrics.beyond import _unit_rows, head_items, item_features
+from ..exceptions import check_fitted, check_frame
+from ..features.embeddings import l2_normalize
+from ..metrics.beyond import head_items, item_features
 from ..metrics.calibration import STECK_ALPHA, genre_matrix, kl_miscalibration, user_genre_distribution
 
 logger = logging.getLogger(__name__)
@@ -38,18 +41,10 @@ def _check_unit(value, name: str) -> float:
     return float(value)
 
 
-def _lam(lam, deprecated: dict, owner: str):
+def _renamed_lam(owner: str, lam, deprecated: dict):
     """``lam``, or the deprecated ``lambda_`` spelling (a FutureWarning); other keywords are refused."""
-    unknown = sorted(set(deprecated) - {"lambda_"})
-    if unknown:
-        raise TypeError(f"{owner}() got unexpected keyword argument(s) {unknown}.")
-    if "lambda_" not in deprecated:
-        return lam
-    import warnings
-
-    warnings.warn(f"{owner}(lambda_=...) is deprecated (a trailing _ marks fitted attributes); use lam=.",
-                  FutureWarning, stacklevel=3)
-    return deprecated["lambda_"]
+    return renamed_argument(owner, "lambda_", pop_renamed_kwarg(owner, deprecated, "lambda_"), "lam", lam,
+                            default=0.5, reason="a trailing _ marks fitted attributes", stacklevel=4)
 
 
 class Reranker(ParamsMixin):
@@ -79,7 +74,7 @@ class Reranker(ParamsMixin):
         """Re-order each user's candidates and keep ``k`` (fewer if a user has fewer candidates)."""
         check_fitted(self, "train_")
         self._check_params()
-        k = check_positive_int(k, "k")
+        k = check_k(k)
         check_frame(candidates, (USER_COL, ITEM_COL, SCORE_COL), "candidates",
                     "Pass the top-N frame of model.recommend(users, k=N) with N >= k.")
         if candidates.duplicated([USER_COL, ITEM_COL]).any():
@@ -135,14 +130,14 @@ class MMRReranker(Reranker):
     """
 
     def __init__(self, lam: float = 0.5, features="genres", **deprecated) -> None:
-        self.lam = _lam(lam, deprecated, "MMRReranker")
+        self.lam = _renamed_lam("MMRReranker", lam, deprecated)
         self.features = features
 
     def _check_params(self) -> None:
         _check_unit(self.lam, "lam")
 
     def _fit(self, train: Dataset) -> None:
-        self.unit_features_ = _unit_rows(item_features(train, self.features))
+        self.unit_features_ = l2_normalize(item_features(train, self.features), dtype=np.float64)
 
     def _select(self, user_id, item_rows, rel, k):
         lam = float(self.lam)
@@ -184,7 +179,7 @@ class CalibratedReranker(Reranker):
 
     def __init__(self, lam: float = 0.5, alpha: float = STECK_ALPHA, weights: str = "uniform",
                  **deprecated) -> None:
-        self.lam = _lam(lam, deprecated, "CalibratedReranker")
+        self.lam = _renamed_lam("CalibratedReranker", lam, deprecated)
         self.alpha = alpha
         self.weights = weights
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from .._config import RANK_COL, USER_COL
+from .._validation import check_k
 from ..datasets.dataset import Dataset, ensure_dataset
-from ..exceptions import check_positive_int
 from ..metrics.beyond import aplt, catalog_coverage, intra_list_diversity, novelty
 from ..metrics.calibration import miscalibration
 from .accuracy import accuracy_per_user
@@ -64,7 +64,7 @@ def tradeoff_curve(reranker: Reranker, candidates: pd.DataFrame, train: Dataset,
     """
     train = ensure_dataset(train, "train")
     ensure_dataset(test, "test")
-    k = check_positive_int(k, "k")
+    k = check_k(k)
     if not isinstance(reranker, Reranker):
         raise TypeError(f"reranker must be a Reranker (MMRReranker, ...), got {type(reranker).__name__}.")
     params = reranker.get_params()

@@ -1,6 +1,7 @@
 """Data: MovieLens loaders, the shared Dataset and its vocabularies, splits."""
 
 from . import synthetic
+from .cells import GENRE_WEIGHTINGS, genres_to_matrix, is_missing, parse_genres
 from .cold import cold_item_split, cold_user_split
 from .dataset import Dataset, ensure_dataset
 from .movielens import (
@@ -20,6 +21,7 @@ from .splits import (
     user_random_split,
 )
 from .synthetic import *  # noqa: F401,F403
+from .titles import normalize_title, resolve_title, title_year
 from .vocab import Vocabulary
 
 __all__ = [
@@ -27,4 +29,5 @@ __all__ = [
     "leave_last_one_out", "load_movielens", "load_movielens_from_path", "pack_folder", "random_split",
     "recbole_split_sizes", "stratified_split", "temporal_split", "user_random_split",
     *synthetic.__all__,
+    "GENRE_WEIGHTINGS", "genres_to_matrix", "is_missing", "normalize_title", "parse_genres", "resolve_title", "title_year",
 ]

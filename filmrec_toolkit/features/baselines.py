@@ -10,14 +10,14 @@ from typing import Sequence
 
 import numpy as np
 
-from .._config import CANONICAL_GENRES, canonical_genre
+from .._params import ParamsMixin
+from ..datasets.cells import genres_to_matrix
 from ..datasets.dataset import Dataset, ensure_dataset
 from ..exceptions import check_fitted
-from .documents import is_missing
 from .embeddings import ItemEmbeddings, l2_normalize
 
 
-class TfidfEncoder:
+class TfidfEncoder(ParamsMixin):
     """TF-IDF vectors of texts (scikit-learn ``TfidfVectorizer``), densified, L2-normalised float32.
 
     Parameters
@@ -49,9 +49,6 @@ class TfidfEncoder:
         self.sublinear_tf = sublinear_tf
         self.stop_words = stop_words
 
-    def __repr__(self) -> str:
-        return f"TfidfEncoder(max_features={self.max_features}, min_df={self.min_df})"
-
     def fit(self, texts: Sequence[str], y=None) -> "TfidfEncoder":
         from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -79,8 +76,12 @@ class TfidfEncoder:
                                     "vocabulary_size": self.vocabulary_size_})
 
 
-class GenreEncoder:
+class GenreEncoder(ParamsMixin):
     """Genre multi-hot vectors, L2-normalised (an item with no genre gets a zero row).
+
+    Genre cells are read by :func:`~filmrec_toolkit.parse_genres` with canonical MovieLens
+    spellings (a list of names or a ``"A|B"`` string; missing = no genre), and the matrix is
+    built by :func:`~filmrec_toolkit.genres_to_matrix`, as :meth:`Dataset.genre_matrix`.
 
     Parameters
     ----------
@@ -102,45 +103,26 @@ class GenreEncoder:
         self.column = column
         self.genres = genres
 
-    def __repr__(self) -> str:
-        return f"GenreEncoder(column={self.column!r})"
-
-    def _lists(self, X) -> list[list[str]]:
+    def _cells(self, X) -> list:
         if isinstance(X, Dataset):
             if self.column not in X.items.columns:
-                raise ValueError(f"dataset.items has no {self.column!r} column (columns: {list(X.items.columns)}); "
-                                 "pass GenreEncoder(column='your_genre_column').")
-            X = X.items[self.column].tolist()
-        out = []
-        for value in X:
-            if is_missing(value):
-                out.append([])
-            elif isinstance(value, str):
-                out.append([canonical_genre(g) for g in value.split("|") if g.strip()])
-            else:
-                out.append([canonical_genre(str(g)) for g in value if not is_missing(g)])
-        return out
+                raise ValueError(f"column == {self.column!r} is not a column of dataset.items (columns: "
+                                 f"{list(X.items.columns)}); pass GenreEncoder(column='your_genre_column').")
+            return X.items[self.column].tolist()
+        return list(X)
 
     def fit(self, X, y=None) -> "GenreEncoder":
         """Learn the genre columns from a Dataset or a sequence of genre lists."""
         if self.genres is not None:
             self.genres_ = list(self.genres)
         else:
-            seen = {g for gs in self._lists(X) for g in gs}
-            self.genres_ = [g for g in CANONICAL_GENRES if g in seen] + sorted(seen - set(CANONICAL_GENRES))
-        self._index = {g: j for j, g in enumerate(self.genres_)}
+            self.genres_ = genres_to_matrix(self._cells(X), order="canonical", canonical=True)[1]
         return self
 
     def transform(self, X) -> np.ndarray:
         check_fitted(self, "genres_")
-        lists = self._lists(X)
-        matrix = np.zeros((len(lists), len(self.genres_)), dtype=np.float32)
-        for i, gs in enumerate(lists):
-            for g in gs:
-                j = self._index.get(g)
-                if j is not None:
-                    matrix[i, j] = 1.0
-        return l2_normalize(matrix)
+        matrix, _ = genres_to_matrix(self._cells(X), genres=self.genres_, canonical=True)
+        return l2_normalize(matrix.astype(np.float32))
 
     def fit_transform(self, X, y=None) -> np.ndarray:
         return self.fit(X).transform(X)

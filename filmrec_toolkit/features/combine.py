@@ -14,13 +14,14 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from .._params import ParamsMixin
 from ..datasets.dataset import Dataset, ensure_dataset
 from .baselines import GenreEncoder
 from .embeddings import ItemEmbeddings, l2_normalize
 
 __all__ = ["MetadataEncoder", "concat_embeddings", "item_metadata_features"]
 
-class MetadataEncoder:
+class MetadataEncoder(ParamsMixin):
     """Genre multi-hot and a smooth release-year basis, fitted on a catalogue, applied to any items.
 
     The year block is a cubic B-spline basis (scikit-learn ``SplineTransformer``, knots at

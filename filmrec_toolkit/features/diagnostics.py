@@ -29,10 +29,11 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .._topk import topk
+from .._validation import check_k
+from ..datasets.cells import parse_genres
 from ..datasets.dataset import Dataset, ensure_dataset
 from ..exceptions import check_positive_int
-from .documents import is_missing
-from .embeddings import ItemEmbeddings
+from .embeddings import ItemEmbeddings, l2_normalize
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def nearest_neighbors(matrix: np.ndarray, k: int = 5, chunk_size: int = 1024) ->
         :func:`filmrec_toolkit._topk.topk`). ``-1`` pads rows that have fewer neighbours
         (zero vectors).
     """
-    k = check_positive_int(k, "k")
+    k = check_k(k)
     chunk_size = check_positive_int(chunk_size, "chunk_size")
     x = np.asarray(matrix, dtype=np.float32)
     if x.ndim != 2:
@@ -83,9 +84,8 @@ def nearest_neighbors(matrix: np.ndarray, k: int = 5, chunk_size: int = 1024) ->
     out = np.full((n, kk), -1, dtype=np.int64)
     if kk == 0:
         return out
-    norms = np.linalg.norm(x, axis=1)
-    zero = norms == 0
-    x = x / np.where(zero, 1.0, norms)[:, None]
+    zero = ~x.any(axis=1)
+    x = l2_normalize(x)
     for start in range(0, n, chunk_size):
         rows = np.arange(start, min(start + chunk_size, n))
         sims = (x[rows] @ x.T).astype(np.float64)
@@ -120,7 +120,7 @@ def co_rating_neighbors(ratings: sp.spmatrix, k: int = 5, chunk_size: int = 1024
         Neighbour rows, most similar first (ties to the lower row), ``-1`` where fewer
         than ``k`` items share a user with the item.
     """
-    k = check_positive_int(k, "k")
+    k = check_k(k)
     chunk_size = check_positive_int(chunk_size, "chunk_size")
     if not sp.issparse(ratings):
         raise TypeError(f"ratings must be a scipy.sparse users x items matrix (dataset.matrix), "
@@ -186,18 +186,6 @@ def same_value_rate(neighbors, values) -> float:
     return float(np.mean(shares)) if shares else math.nan
 
 
-def _genre_sets(genres) -> list[frozenset]:
-    out = []
-    for value in genres:
-        if is_missing(value):
-            out.append(frozenset())
-        elif isinstance(value, str):
-            out.append(frozenset(g.strip() for g in value.split("|") if g.strip()))
-        else:
-            out.append(frozenset(str(g) for g in value if not is_missing(g)))
-    return out
-
-
 def genre_agreement(neighbors, genres) -> tuple[float, float]:
     """How much the neighbours' genres agree with each item's, averaged over items.
 
@@ -221,7 +209,7 @@ def genre_agreement(neighbors, genres) -> tuple[float, float]:
     (0.6666666666666666, 0.3333333333333333)
     """
     nb = _check_neighbors(neighbors)
-    sets = _genre_sets(genres)
+    sets = [frozenset(parse_genres(value)) for value in genres]
     if len(sets) != nb.shape[0]:
         raise ValueError(f"genres has {len(sets)} entries for {nb.shape[0]} items; give one genre list per item.")
     shares, jaccards = [], []
@@ -336,7 +324,7 @@ def document_diagnostics(
     from .baselines import GenreEncoder
 
     dataset = ensure_dataset(dataset)
-    k = check_positive_int(k, "k")
+    k = check_k(k)
     if isinstance(embeddings, ItemEmbeddings):
         named = {embeddings.model_id: embeddings}
     elif isinstance(embeddings, Mapping):

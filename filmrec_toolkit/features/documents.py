@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import math
 import re
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from ..datasets.cells import is_missing  # noqa: F401 (the one home of is_missing; re-exported here)
 from ..datasets.dataset import Dataset, ensure_dataset
 
 logger = logging.getLogger(__name__)
@@ -38,22 +38,6 @@ DEFAULT_FIELDS = DOCUMENT_TEMPLATES["genres_title"]
 FIELD_LABELS = {"title": None, "year": "Year", "genres": "Genres", "overview": "Plot", "tags": "Tags"}
 
 _YEAR_SUFFIX = re.compile(r"\(\s*(\d{4})\s*\)\s*$")
-
-
-def is_missing(value) -> bool:
-    """True for None, NaN, pd.NA, blank strings, ``"nan"`` and empty lists/arrays."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    if isinstance(value, str):
-        return value.strip() == "" or value.strip().lower() in ("nan", "none", "<na>")
-    if isinstance(value, (list, tuple, set, np.ndarray, pd.Series)):
-        return len(value) == 0 or all(is_missing(v) for v in value)
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def _as_text(value) -> str:

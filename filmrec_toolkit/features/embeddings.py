@@ -11,11 +11,21 @@ import numpy as np
 from ..datasets.dataset import Dataset
 
 
-def l2_normalize(matrix: np.ndarray, eps: float = 1e-12) -> np.ndarray:
-    """Rows scaled to unit L2 norm (zero rows stay zero), as float32."""
-    matrix = np.asarray(matrix, dtype=np.float32)
+def l2_normalize(matrix: np.ndarray, eps: float = 1e-12, *, dtype=np.float32) -> np.ndarray:
+    """Rows scaled to unit L2 norm (zero rows stay zero): the one row normaliser of the package.
+
+    Parameters
+    ----------
+    matrix : array-like of shape (n, d)
+    eps : float
+        Norms below ``eps`` are taken as ``eps`` (so a zero row stays zero).
+    dtype : numpy dtype
+        Of the result: float32 (embeddings, the default) or float64 (metrics that sum many
+        cosines, e.g. intra-list diversity).
+    """
+    matrix = np.asarray(matrix, dtype=dtype)
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return (matrix / np.maximum(norms, eps)).astype(np.float32, copy=False)
+    return (matrix / np.maximum(norms, eps)).astype(dtype, copy=False)
 
 
 @dataclass

@@ -4,55 +4,20 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import re
-import unicodedata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .._config import ITEM_COL
+from ..datasets.cells import is_missing
 from ..datasets.dataset import Dataset, ensure_dataset
-from .documents import is_missing
+from ..datasets.titles import normalize_title, title_year
 
 logger = logging.getLogger(__name__)
 
 #: Key under ``dataset.items.attrs`` where :func:`attach_overviews` stores its coverage report.
 COVERAGE_ATTR = "overview_coverage"
-
-_ARTICLES = ("the", "a", "an", "les", "la", "le", "l", "il", "el", "los", "las", "das", "der", "die", "den", "det")
-_TRAILING_ARTICLE = re.compile(r",\s*(the|a|an|les|la|le|l'|il|el|los|las|das|der|die|den|det)\s*$", re.I)
-_YEAR = re.compile(r"\(\s*(\d{4})\s*\)\s*$")
-
-
-def normalize_title(title) -> str:
-    """Join key for a film title: lowercase ASCII words, no year, no punctuation, no articles.
-
-    ``"American President, The (1995)"`` and ``"The American President"`` both give
-    ``"american president"``. Alternative titles in parentheses (MovieLens writes
-    ``"City of Lost Children, The (Cité des enfants perdus, La) (1995)"``) are dropped.
-    """
-    if is_missing(title):
-        return ""
-    text = str(title).strip()
-    text = _YEAR.sub("", text).strip()
-    text = re.sub(r"\s*\([^()]*\)\s*$", "", text).strip() or text  # trailing "(a.k.a. ...)"
-    text = _TRAILING_ARTICLE.sub("", text)
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
-    text = text.replace("&", " and ")
-    text = re.sub(r"[^a-z0-9 ]+", " ", text.replace("'", ""))
-    words = text.split()
-    while words and words[0] in _ARTICLES and len(words) > 1:
-        words = words[1:]
-    return " ".join(words)
-
-
-def _title_year(title) -> float:
-    if is_missing(title):
-        return np.nan
-    match = _YEAR.search(str(title))
-    return float(match.group(1)) if match else np.nan
-
 
 def tmdb_overviews_path() -> Path:
     """Path of ``movienight/datasets/data/tmdb.csv`` in the installed ``movienight`` pack.
@@ -106,13 +71,13 @@ def overview_coverage(dataset: Dataset, column: str = "overview") -> dict:
     }
 
 
-def _match_by_title_year(items: pd.DataFrame, table: pd.DataFrame, year_tolerance: int) -> pd.Series:
+def _match_bytitle_year(items: pd.DataFrame, table: pd.DataFrame, year_tolerance: int) -> pd.Series:
     """Overview per item row (NaN where none): same normalised title and |year difference| <= tolerance."""
     item_keys = items["title"].map(normalize_title) if "title" in items.columns else pd.Series([""] * len(items))
     item_years = (pd.to_numeric(items["year"], errors="coerce").astype(float)
-                  if "year" in items.columns else items.get("title", pd.Series(index=items.index)).map(_title_year))
+                  if "year" in items.columns else items.get("title", pd.Series(index=items.index)).map(title_year))
     if "title" in items.columns:
-        item_years = item_years.fillna(items["title"].map(_title_year))
+        item_years = item_years.fillna(items["title"].map(title_year))
     left = pd.DataFrame({"row": np.arange(len(items)), "key": item_keys.to_numpy(), "year": item_years.to_numpy()})
     right = pd.DataFrame({"key": table["title"].map(normalize_title).to_numpy(),
                           "tyear": pd.to_numeric(table["year"], errors="coerce").astype(float).to_numpy(),
@@ -190,7 +155,7 @@ def attach_overviews(
         if source != "tmdb":
             raise ValueError(f"source={source!r} is not supported; use source='tmdb' or pass frame=... with on=....")
         table = load_tmdb_overviews()
-        matched = _match_by_title_year(items, table, year_tolerance)
+        matched = _match_bytitle_year(items, table, year_tolerance)
         origin = "tmdb (movienight 0.1.2)"
     else:
         if not isinstance(frame, pd.DataFrame):
@@ -213,10 +178,10 @@ def attach_overviews(
             if "title" not in frame.columns:
                 raise ValueError(f"on='title' but frame has no 'title' column (columns: {list(frame.columns)}).")
             table = pd.DataFrame({"title": frame["title"],
-                                  "year": frame["year"] if "year" in frame.columns else frame["title"].map(_title_year),
+                                  "year": frame["year"] if "year" in frame.columns else frame["title"].map(title_year),
                                   "overview": frame[text_col]})
             table = table[~table["overview"].map(is_missing)]
-            matched = _match_by_title_year(items, table, year_tolerance)
+            matched = _match_bytitle_year(items, table, year_tolerance)
         else:
             raise ValueError(f"on={on!r} must be '{ITEM_COL}' or 'title'.")
         origin = f"frame[{text_col!r}] on {on!r}"

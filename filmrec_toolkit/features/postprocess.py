@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._params import ParamsMixin
 from ..exceptions import check_fitted
 from .embeddings import l2_normalize
 
 POSTPROCESS_METHODS = (None, "center", "whiten")
 
 
-class EmbeddingPostprocessor:
+class EmbeddingPostprocessor(ParamsMixin):
     """Fit on the catalogue's vectors, then map any vector the same way.
 
     Parameters

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import difflib
-
 import numpy as np
 import pandas as pd
 
 from .._config import ITEM_COL, RANK_COL, SCORE_COL
 from .._topk import topk
+from .._validation import check_k
 from ..datasets.dataset import Dataset
-from ..exceptions import UnknownIdError, check_positive_int
+from ..datasets.titles import resolve_title
 from .embeddings import ItemEmbeddings
-from .overviews import _title_year, normalize_title
-
-
-def _py(value):
-    """Plain Python scalar for messages (``1`` rather than ``np.int64(1)``)."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _titles(embeddings: ItemEmbeddings, dataset: Dataset | None) -> np.ndarray:
@@ -30,47 +23,24 @@ def _titles(embeddings: ItemEmbeddings, dataset: Dataset | None) -> np.ndarray:
 
 
 def resolve_item(embeddings: ItemEmbeddings, item, dataset: Dataset | None = None) -> int:
-    """Row of ``item`` in ``embeddings``: an item id, an exact title, or a unique normalised title.
+    """Row of ``item`` in ``embeddings``: an item id or a title.
+
+    Titles follow the package's one matching rule (:func:`filmrec_toolkit.resolve_title`):
+    item id, then exact title ignoring case, then :func:`normalize_title` key with the year
+    of a ``"Title (Year)"`` query agreeing within one year. Titles come from ``dataset``
+    (its ``title`` column), else the item ids are read as titles.
 
     Raises
     ------
     UnknownIdError
-        Unknown or ambiguous; the message lists the closest titles with their ids.
+        Unknown or ambiguous; the message lists the candidates or closest titles with their
+        ids and years.
     """
-    ids = embeddings.item_ids
-    pos = pd.Index(ids).get_indexer([item]) if not isinstance(item, (list, tuple, np.ndarray)) else np.array([-1])
-    if pos[0] >= 0:
-        return int(pos[0])
-    titles = _titles(embeddings, dataset)
-    if not isinstance(item, str):
-        raise UnknownIdError(f"item={item!r} is not an item id of these embeddings ({len(ids)} items, ids like "
-                             f"{[_py(i) for i in ids[:3]]}); pass an item id or a title.")
-    lowered = np.char.lower(titles.astype(str))
-    exact = np.flatnonzero(lowered == item.strip().lower())
-    if len(exact) == 1:
-        return int(exact[0])
-    key = normalize_title(item)
-    norm = np.array([normalize_title(t) for t in titles])
-    matches = exact if len(exact) > 1 else np.flatnonzero(norm == key) if key else np.array([], dtype=int)
-    year = _title_year(item)
-    if len(exact) <= 1 and not np.isnan(year) and len(matches):  # "Title (1995)": the year must agree (+-1)
-        years = np.array([_title_year(t) for t in titles[matches]])
-        matches = matches[np.abs(years - year) <= 1]
-    if len(matches) == 1:
-        return int(matches[0])
-    if len(matches) > 1:
-        listed = "; ".join(f"{str(titles[m])!r} (item_id={_py(ids[m])!r})" for m in matches[:10])
-        raise UnknownIdError(f"item={item!r} is ambiguous: {len(matches)} titles match: {listed}. "
-                             "Pass the exact title with its year or the item_id.")
-    close = difflib.get_close_matches(item.strip().lower(), lowered.tolist(), n=5, cutoff=0.5)
-    if not close:
-        close = difflib.get_close_matches(key, norm.tolist(), n=5, cutoff=0.5)
-        rows = [int(np.flatnonzero(norm == c)[0]) for c in close]
-    else:
-        rows = [int(np.flatnonzero(lowered == c)[0]) for c in close]
-    hint = ("Close matches: " + "; ".join(f"{str(titles[r])!r} (item_id={_py(ids[r])!r})" for r in rows)) if rows \
-        else "No close title either; check the spelling or pass dataset= to search its titles."
-    raise UnknownIdError(f"item={item!r} is neither an item id nor a title of these embeddings. {hint}")
+    years = None
+    if dataset is not None and "year" in dataset.items.columns:
+        years = pd.Series(dataset.items["year"].to_numpy(), index=dataset.item_ids).reindex(embeddings.item_ids)
+    return int(resolve_title(item, embeddings.item_ids, _titles(embeddings, dataset), years=years,
+                             source="these embeddings")[0])
 
 
 def similar_items(embeddings: ItemEmbeddings, item, k: int = 10, dataset: Dataset | None = None) -> pd.DataFrame:
@@ -97,7 +67,7 @@ def similar_items(embeddings: ItemEmbeddings, item, k: int = 10, dataset: Datase
     """
     if not isinstance(embeddings, ItemEmbeddings):
         raise TypeError(f"embeddings must be ItemEmbeddings (from embed_items), got {type(embeddings).__name__}.")
-    k = check_positive_int(k, "k")
+    k = check_k(k)
     row = resolve_item(embeddings, item, dataset)
     scores = embeddings.matrix @ embeddings.matrix[row]
     scores = scores.astype(np.float64)

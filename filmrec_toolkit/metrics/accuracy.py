@@ -23,6 +23,9 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from .._deprecation import deprecated_alias
+from .._validation import check_k
+
 __all__ = [
     "precision_at_k", "recall_at_k", "ndcg_at_k", "ndcg_graded_at_k", "map_nrel_at_k", "map_min_k_at_k",
     "map_at_k", "map_msr_at_k",
@@ -42,12 +45,6 @@ def _is_single_list(recommended) -> bool:
         return True
     first = recommended[0]
     return isinstance(first, (str, bytes)) or np.ndim(first) == 0
-
-
-def _check_k(k) -> int:
-    from ..exceptions import check_positive_int
-
-    return check_positive_int(k, "k")
 
 
 def hit_matrix(recommended: Sequence, relevant: Sequence[Iterable], k: int | None = None,
@@ -92,7 +89,7 @@ def hit_matrix(recommended: Sequence, relevant: Sequence[Iterable], k: int | Non
 
 
 def _dispatch(fn, recommended, relevant, k: int, **kw):
-    k = _check_k(k)
+    k = check_k(k)
     if _is_single_list(recommended):
         hits, n_rel, _ = hit_matrix([list(recommended)], [relevant], k)
         return float(fn(hits, n_rel, k, **kw)[0])
@@ -191,7 +188,7 @@ def ranking_metrics(hits: np.ndarray, n_relevant: np.ndarray, ks: Iterable[int] 
     n_rel = np.asarray(n_relevant, dtype=np.int64)
     out: dict[str, np.ndarray] = {}
     for k in ks:
-        k = _check_k(k)
+        k = check_k(k)
         h = hits if hits.shape[1] >= k else np.pad(hits, ((0, 0), (0, k - hits.shape[1])))
         out[f"precision@{k}"] = _precision(h, n_rel, k)
         out[f"recall@{k}"] = _recall(h, n_rel, k)
@@ -238,7 +235,7 @@ def ndcg_graded_at_k(recommended, relevant: dict | Sequence[dict], k: int = 10, 
     or ``2**x - 1`` (``"exponential"``, Burges et al. 2005). ``relevant`` maps item id
     -> grade (one dict, or one per list).
     """
-    k = _check_k(k)
+    k = check_k(k)
     if gain not in ("linear", "exponential"):
         raise ValueError(f"gain={gain!r} must be 'linear' or 'exponential'.")
     single = _is_single_list(recommended)
@@ -269,24 +266,9 @@ def map_min_k_at_k(recommended, relevant, k: int = 10):
     return _dispatch(_ap, recommended, relevant, k, denominator="min")
 
 
-def _deprecated_alias(new, old_name: str):
-    import functools
-    import warnings
-
-    @functools.wraps(new)
-    def alias(*args, **kwargs):
-        warnings.warn(f"{old_name} is deprecated: its name did not say its denominator; use {new.__name__} "
-                      "(same result).", FutureWarning, stacklevel=2)
-        return new(*args, **kwargs)
-
-    alias.__name__ = alias.__qualname__ = old_name
-    alias.__doc__ = f"Deprecated alias of :func:`{new.__name__}` (same result, a FutureWarning)."
-    return alias
-
-
 #: Deprecated names: ``map_at_k`` computed MSR's ``map`` and ``map_msr_at_k`` MSR's ``map_at_k``.
-map_at_k = _deprecated_alias(map_nrel_at_k, "map_at_k")
-map_msr_at_k = _deprecated_alias(map_min_k_at_k, "map_msr_at_k")
+map_at_k = deprecated_alias(map_nrel_at_k, "map_at_k", "its name did not say its denominator")
+map_msr_at_k = deprecated_alias(map_min_k_at_k, "map_msr_at_k", "its name did not say its denominator")
 
 
 def mrr_at_k(recommended, relevant, k: int = 10):

@@ -18,6 +18,7 @@ import scipy.sparse as sp
 
 from .._config import RANK_COL, USER_COL
 from ..datasets.dataset import Dataset, ensure_dataset
+from ..features.embeddings import l2_normalize
 from ..ranking import ranked_rows
 
 logger = logging.getLogger(__name__)
@@ -250,7 +251,8 @@ def novelty(recommendations: pd.DataFrame, train: Dataset, k: int | None = None,
 def item_features(train: Dataset, features="genres") -> np.ndarray:
     """Item feature matrix (n_items, d) aligned to the training item vocabulary.
 
-    ``features`` may be ``"genres"`` (multi-hot of ``train.items["genres"]``), an
+    ``features`` may be ``"genres"`` (multi-hot of ``train.items["genres"]``, columns in
+    sorted genre order: :meth:`Dataset.genre_matrix`), an
     ``ItemEmbeddings`` (aligned with ``.align(train)``), a DataFrame indexed by item id,
     or an array / sparse matrix already in the vocabulary's row order.
     """
@@ -259,16 +261,7 @@ def item_features(train: Dataset, features="genres") -> np.ndarray:
         if features != "genres":
             raise ValueError(f"features={features!r}: the only named features are 'genres'; pass an "
                              "ItemEmbeddings, a DataFrame indexed by item_id or an (n_items, d) array.")
-        if "genres" not in train.items.columns:
-            raise ValueError("features='genres' needs a 'genres' column (lists of names) in train.items.")
-        genres = [g if isinstance(g, (list, tuple, np.ndarray)) else [] for g in train.items["genres"]]
-        names = sorted({x for g in genres for x in g})
-        col = {n: j for j, n in enumerate(names)}
-        out = np.zeros((train.n_items, len(names)))
-        for i, g in enumerate(genres):
-            for x in g:
-                out[i, col[x]] = 1.0
-        return out
+        return train.genre_matrix("binary", "genres")[0]
     if hasattr(features, "align") and hasattr(features, "matrix"):
         return np.asarray(features.align(train).matrix, dtype=float)
     if isinstance(features, pd.DataFrame):
@@ -282,11 +275,6 @@ def item_features(train: Dataset, features="genres") -> np.ndarray:
         raise ValueError(f"features has shape {matrix.shape}, expected ({train.n_items}, d) in the training "
                          "item vocabulary's row order; use 'genres', an ItemEmbeddings or a DataFrame by item_id.")
     return matrix.astype(float)
-
-
-def _unit_rows(matrix: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return np.divide(matrix, norms, out=np.zeros_like(matrix, dtype=float), where=norms > 0)
 
 
 def _pairwise_mean(rows: pd.DataFrame, unit: np.ndarray, per_user: bool, name: str, distance: bool):
@@ -321,7 +309,7 @@ def intra_list_diversity(recommendations: pd.DataFrame, train: Dataset, features
     """
     train = ensure_dataset(train, "train")
     rows = ranked_rows(recommendations, train, k)
-    return _pairwise_mean(rows, _unit_rows(item_features(train, features)), per_user, "ild", True)
+    return _pairwise_mean(rows, l2_normalize(item_features(train, features), dtype=np.float64), per_user, "ild", True)
 
 
 def intra_list_similarity(recommendations: pd.DataFrame, train: Dataset, features="genres",
@@ -334,7 +322,7 @@ def intra_list_similarity(recommendations: pd.DataFrame, train: Dataset, feature
     """
     train = ensure_dataset(train, "train")
     rows = ranked_rows(recommendations, train, k)
-    return _pairwise_mean(rows, _unit_rows(item_features(train, features)), per_user, "ils", False)
+    return _pairwise_mean(rows, l2_normalize(item_features(train, features), dtype=np.float64), per_user, "ils", False)
 
 
 # ------------------------------------------------------------ serendipity

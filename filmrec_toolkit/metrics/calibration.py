@@ -23,20 +23,10 @@ def genre_matrix(train: Dataset) -> tuple[np.ndarray, list[str]]:
 
     Row ``i`` has ``1 / |genres(i)|`` on each of the item's genres (Steck 2018, sec. 2);
     an item without genres has an all-zero row (it adds no mass to any distribution).
-    Returns the matrix in the training vocabulary's row order and the genre names.
+    Returns the matrix in the training vocabulary's row order and the genre names (sorted):
+    ``train.genre_matrix("share")`` (:meth:`Dataset.genre_matrix`).
     """
-    train = ensure_dataset(train, "train")
-    if "genres" not in train.items.columns:
-        raise ValueError("calibration needs a 'genres' column (lists of names) in train.items.")
-    genres = [list(g) if isinstance(g, (list, tuple, np.ndarray)) else [] for g in train.items["genres"]]
-    names = sorted({x for g in genres for x in g})
-    col = {n: j for j, n in enumerate(names)}
-    out = np.zeros((train.n_items, len(names)))
-    for i, g in enumerate(genres):
-        uniq = list(dict.fromkeys(g))
-        for x in uniq:
-            out[i, col[x]] = 1.0 / len(uniq)
-    return out, names
+    return ensure_dataset(train, "train").genre_matrix("share", "genres")
 
 
 def _normalise_rows(mass: np.ndarray) -> np.ndarray:

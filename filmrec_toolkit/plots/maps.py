@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..datasets.cells import parse_genres
 from ..datasets.movielens import ML1M_AGE_LABELS
 
 __all__ = ["main_genres", "plot_item_map", "plot_user_map", "plot_silhouette", "plot_genre_lift",
@@ -34,9 +35,9 @@ def _check_coords(coords, n: int | None = None, name: str = "coords") -> np.ndar
 
 
 def main_genres(genres, n_colours: int = 9) -> np.ndarray:
-    """Main genre of each film: its first listed genre; genres outside the ``n_colours``
-    most common main genres become ``"other"`` (so the legend stays readable)."""
-    first = pd.Series([g[0] if isinstance(g, (list, tuple, np.ndarray)) and len(g) else _OTHER for g in genres])
+    """Main genre of each film: its first listed genre (cells read by :func:`~filmrec_toolkit.parse_genres`);
+    genres outside the ``n_colours`` most common main genres become ``"other"`` (so the legend stays readable)."""
+    first = pd.Series([(parse_genres(g) or [_OTHER])[0] for g in genres])
     keep = first[first != _OTHER].value_counts().index[:n_colours]
     return first.where(first.isin(keep), _OTHER).to_numpy()
 

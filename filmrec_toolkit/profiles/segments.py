@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .._config import RATING_COL, USER_COL
+from .._deprecation import renamed_argument
 from ..datasets.dataset import Dataset, ensure_dataset
 from ..exceptions import check_positive_int
 from ..features.embeddings import ItemEmbeddings, l2_normalize
@@ -75,20 +76,6 @@ def _as_profiles(profiles) -> np.ndarray:
     return x
 
 
-def _renamed(old_value, old_name: str, new_value, new_name: str, default):
-    """The value of a renamed parameter: the old spelling still works, with a FutureWarning."""
-    if old_value is None:
-        return new_value
-    import warnings
-
-    warnings.warn(f"segment_users({old_name}=...) is deprecated; use {new_name}= ({old_name} means a list length "
-                  "elsewhere in filmrec_toolkit).", FutureWarning, stacklevel=3)
-    if new_value != default and new_value != old_value:
-        raise ValueError(f"segment_users got both {old_name}={old_value!r} and {new_name}={new_value!r}; "
-                         f"give only {new_name}.")
-    return old_value
-
-
 def segment_users(profiles, n_segments: int | str = "auto", n_segments_range: Iterable[int] = range(2, 13),
                   random_state=None, sample_size: int | None = 3000, n_init: int | str = "auto",
                   center: bool = True, normalize: bool = True, *, k=None, k_range=None) -> SegmentResult:
@@ -135,8 +122,11 @@ def segment_users(profiles, n_segments: int | str = "auto", n_segments_range: It
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
 
-    n_segments = _renamed(k, "k", n_segments, "n_segments", "auto")
-    n_segments_range = _renamed(k_range, "k_range", n_segments_range, "n_segments_range", range(2, 13))
+    why = "{} means a list length elsewhere in filmrec_toolkit"
+    n_segments = renamed_argument("segment_users", "k", k, "n_segments", n_segments, default="auto",
+                                  reason=why.format("k"))
+    n_segments_range = renamed_argument("segment_users", "k_range", k_range, "n_segments_range", n_segments_range,
+                                        default=range(2, 13), reason=why.format("k_range"))
     x = _as_profiles(profiles)
     if center:
         x = x - x.mean(axis=0, keepdims=True)
@@ -272,20 +262,6 @@ def demographic_composition(dataset: Dataset, labels, attribute: str, min_cell: 
     return out
 
 
-def _genre_table(dataset: Dataset) -> tuple[np.ndarray, list[str]]:
-    """(n_items, n_genres) 0/1 matrix and the genre names."""
-    if "genres" not in dataset.items.columns:
-        raise KeyError("dataset.items has no 'genres' column; genre lift needs one list of genres per film.")
-    genres = dataset.items["genres"].map(lambda g: list(g) if isinstance(g, (list, tuple, np.ndarray)) else [])
-    names = sorted({g for gs in genres for g in gs})
-    index = {g: j for j, g in enumerate(names)}
-    table = np.zeros((dataset.n_items, len(names)), dtype=np.float64)
-    for i, gs in enumerate(genres):
-        for g in gs:
-            table[i, index[g]] = 1.0
-    return table, names
-
-
 def genre_lift(dataset: Dataset, labels) -> pd.DataFrame:
     """Segments x genres lift of the ratings' genre shares.
 
@@ -294,7 +270,7 @@ def genre_lift(dataset: Dataset, labels) -> pd.DataFrame:
     """
     dataset = ensure_dataset(dataset)
     labels = _labels_array(labels, dataset.n_users)
-    table, names = _genre_table(dataset)
+    table, names = dataset.genre_matrix("binary", "genres")
     seg_of_rating = labels[dataset.user_rows]
     segs = np.unique(labels)
     counts = np.zeros((len(segs), len(names)))
@@ -385,7 +361,7 @@ def genre_share_tests(dataset: Dataset, labels) -> pd.DataFrame:
 
     dataset = ensure_dataset(dataset)
     labels = _labels_array(labels, dataset.n_users)
-    table, names = _genre_table(dataset)
+    table, names = dataset.genre_matrix("binary", "genres")
     counts = np.zeros((dataset.n_users, len(names)))
     np.add.at(counts, dataset.user_rows, table[dataset.item_rows])
     n = np.bincount(dataset.user_rows, minlength=dataset.n_users).astype(float)
@@ -490,7 +466,7 @@ def describe_segments(dataset: Dataset, labels, embeddings: ItemEmbeddings | Non
     lift = genre_lift(dataset, labels) if has_genres else None
     genre_p = genre_share_tests(dataset, labels) if has_genres else None
     if has_genres:
-        table, names = _genre_table(dataset)
+        table, names = dataset.genre_matrix("binary", "genres")
     from scipy.stats import mannwhitneyu
 
     per_user_n = np.bincount(dataset.user_rows, minlength=n_users)

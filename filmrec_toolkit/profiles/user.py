@@ -11,6 +11,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .._config import USER_COL
+from .._params import ParamsMixin
 from ..datasets.dataset import Dataset, ensure_dataset
 from ..exceptions import check_fitted, check_positive_int
 from ..features.embeddings import ItemEmbeddings, l2_normalize
@@ -95,7 +96,7 @@ def profile_weights(dataset: Dataset, strategy: str = "rating_weighted",
     return m.tocsr()
 
 
-class UserProfiler:
+class UserProfiler(ParamsMixin):
     """Build one L2-normalised profile vector per user.
 
     ``profile_u = normalize( sum_i w_ui e_i / sum_i |w_ui| )`` with weights from

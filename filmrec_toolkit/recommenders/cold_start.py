@@ -12,7 +12,6 @@ of wishes is measured on a checked-in query set (:func:`load_wish_queries`,
 from __future__ import annotations
 
 import logging
-import warnings
 import weakref
 from importlib import resources
 
@@ -21,7 +20,10 @@ import pandas as pd
 
 from .._config import ITEM_COL, RANK_COL, SCORE_COL
 from .._topk import topk
-from ..exceptions import NotFittedError, UnknownIdError, check_fitted, check_positive_int
+from .._validation import check_k
+from ..datasets.cells import genres_to_matrix, parse_genres
+from ..datasets.titles import resolve_title
+from ..exceptions import NotFittedError, check_fitted
 from ..features.embeddings import l2_normalize
 
 logger = logging.getLogger(__name__)
@@ -46,37 +48,19 @@ WISH_WEIGHT = 1.0
 def resolve_items(dataset, items) -> np.ndarray:
     """Item rows for a list of item ids or titles ("Toy Story (1995)", case-insensitive).
 
-    An id in the vocabulary wins over a title; an unknown entry raises
-    :class:`~filmrec_toolkit.UnknownIdError` with close title matches. A title shared by
-    several items (ml-100k lists "Body Snatchers (1993)" twice) stands for all of them, with
-    a ``UserWarning`` naming their ids, so that liking the film excludes every copy of it.
+    Each entry follows the package's one matching rule (:func:`filmrec_toolkit.resolve_title`):
+    an id in the vocabulary wins over a title, then the exact title ignoring case, then the
+    :func:`~filmrec_toolkit.normalize_title` key (a "(Year)" in the entry must agree within
+    one year). An unknown entry raises :class:`~filmrec_toolkit.UnknownIdError` with close
+    title matches. A title shared by several items (ml-100k lists "Body Snatchers (1993)"
+    twice) stands for all of them, with a ``UserWarning`` naming their ids, so that liking
+    the film excludes every copy of it.
     """
-    vocab = dataset.item_vocab
-    titles = dataset.items["title"] if "title" in dataset.items.columns else None
-    lookup: dict[str, list[int]] = {}
-    if titles is not None:
-        for row, t in enumerate(titles.to_numpy()):
-            if isinstance(t, str):
-                lookup.setdefault(t.lower(), []).append(row)
-    rows = []
-    for entry in items:
-        if entry in vocab:
-            rows.append(vocab.to_rows(entry))
-        elif isinstance(entry, str) and entry.lower() in lookup:
-            matches = lookup[entry.lower()]
-            if len(matches) > 1:
-                ids = [i.item() if isinstance(i, np.generic) else i for i in vocab.to_ids(np.asarray(matches))]
-                warnings.warn(f"liked_items: the title {entry!r} names {len(matches)} items (item_id {ids}); all of "
-                              f"them are used. Pass one item_id instead of the title to choose one.",
-                              UserWarning, stacklevel=3)
-            rows.extend(matches)
-        else:
-            import difflib
-
-            close = difflib.get_close_matches(str(entry).lower(), list(lookup), n=3) if lookup else []
-            hint = f" Close titles: {close}." if close else ""
-            raise UnknownIdError(f"liked_items: {entry!r} is neither an item id nor a title of this dataset.{hint}")
-    return np.asarray(rows, dtype=np.int64)
+    titles = dataset.items["title"].to_numpy() if "title" in dataset.items.columns else [None] * dataset.n_items
+    years = dataset.items["year"].to_numpy() if "year" in dataset.items.columns else None
+    rows = [resolve_title(entry, dataset.item_ids, titles, years=years, ambiguous="all", param="liked_items")
+            for entry in items]
+    return np.concatenate(rows).astype(np.int64) if rows else np.zeros(0, dtype=np.int64)
 
 
 def _encode(encoder, texts: list[str]) -> np.ndarray:
@@ -88,18 +72,10 @@ def _encode(encoder, texts: list[str]) -> np.ndarray:
 
 
 def _catalogue_genres(items: pd.DataFrame, column: str = "genres") -> list[str]:
-    from .._config import CANONICAL_GENRES
-    from ..features.documents import is_missing
-
+    """Genres of the catalogue in canonical MovieLens order (then others sorted), without "unknown"."""
     if column not in items.columns:
         return []
-    seen: set[str] = set()
-    for value in items[column]:
-        if is_missing(value):
-            continue
-        seen.update(g.strip() for g in (value.split("|") if isinstance(value, str) else value) if str(g).strip())
-    seen.discard("unknown")
-    return [g for g in CANONICAL_GENRES if g in seen] + sorted(seen - set(CANONICAL_GENRES))
+    return [g for g in genres_to_matrix(items[column], order="canonical")[1] if g != "unknown"]
 
 
 _GENRE_VECTORS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -227,7 +203,7 @@ def recommend_for_profile(model, liked_items=None, text: str | None = None, k: i
     DataFrame ``item_id, title, score, rank``.
     """
     check_fitted(model, "train_")
-    k = check_positive_int(k, "k")
+    k = check_k(k)
     liked = [] if liked_items is None else (list(liked_items) if not isinstance(liked_items, str) else [liked_items])
     if text is not None and not isinstance(text, str):
         raise TypeError(f"text must be a str (a free-text wish), got {type(text).__name__}; "
@@ -281,8 +257,7 @@ def genre_precision(recommended_genres, genre: str) -> float:
     lists = list(recommended_genres)
     if not lists:
         return 0.0
-    return float(np.mean([genre in (g if isinstance(g, (list, tuple, set, np.ndarray)) else str(g).split("|"))
-                          for g in lists]))
+    return float(np.mean([genre in parse_genres(g) for g in lists]))
 
 
 def wish_genre_precision(model, encoder, queries: pd.DataFrame | None = None, k: int = 10, **kwargs) -> pd.DataFrame:
@@ -310,7 +285,7 @@ def wish_genre_precision(model, encoder, queries: pd.DataFrame | None = None, k:
     """
     from ..exceptions import check_frame
 
-    k = check_positive_int(k, "k")
+    k = check_k(k)
     queries = load_wish_queries() if queries is None else check_frame(
         queries, ["genre", "query"], "queries", "e.g. load_wish_queries().")
     check_fitted(model, "train_")

@@ -9,6 +9,7 @@ import pandas as pd
 
 from .._config import ITEM_COL, RANK_COL, SCORE_COL, USER_COL
 from .._topk import topk
+from .._validation import check_k
 from ..datasets.dataset import Dataset
 from ..features.embeddings import ItemEmbeddings, l2_normalize
 from ..profiles.user import UserProfiler, profile_weights
@@ -124,9 +125,8 @@ class ContentRecommender(Recommender):
         Scores are :meth:`score_new_items` (profile · vector, as for every other item), so
         they can be merged with :meth:`recommend` output.
         """
-        from ..exceptions import check_positive_int
 
-        k = check_positive_int(k, "k")
+        k = check_k(k)
         if not isinstance(new_items, ItemEmbeddings):
             raise TypeError(f"new_items must be ItemEmbeddings, got {type(new_items).__name__}.")
         rows = as_user_rows(self, users)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .._config import ITEM_COL, RATING_COL
+from ..datasets.cells import parse_genres
 
 __all__ = ["Explanation", "explain"]
 
@@ -44,10 +45,7 @@ def explain(model, user, item, n: int = 5) -> Explanation:
 def _genres(items: pd.DataFrame, rows) -> list[list[str]]:
     if "genres" not in items.columns:
         return [[] for _ in np.atleast_1d(rows)]
-    out = []
-    for g in items["genres"].to_numpy()[np.atleast_1d(rows)]:
-        out.append(list(g) if isinstance(g, (list, tuple, np.ndarray)) else [])
-    return out
+    return [parse_genres(g) for g in items["genres"].to_numpy()[np.atleast_1d(rows)]]
 
 
 def _title(items: pd.DataFrame, row: int, item_id) -> str:
