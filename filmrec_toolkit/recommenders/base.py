@@ -245,7 +245,8 @@ class Recommender(ParamsMixin):
 
         client = ensure_client(client)
         chunk = chunk_size or default_chunk_size(self.n_items_)
-        n_partitions = check_positive_int(n_partitions or 4 * total_threads(client), "n_partitions")
+        n_partitions = check_positive_int(4 * total_threads(client) if n_partitions is None else n_partitions,
+                                          "n_partitions")
         if len(rows) == 0:
             return np.zeros((0, kk), dtype=np.int64), np.zeros((0, kk), dtype=np.float32)
         train_exclusion = exclude is self.train_.matrix  # the workers use their copy of the model's train_
