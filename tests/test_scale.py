@@ -310,6 +310,15 @@ def test_errors_name_the_problem(client, data):
         recommend_distributed(Popularity().fit(train), k=3, client="not a client")
 
 
+def test_import_distributed_says_how_to_install(monkeypatch):
+    from filmrec_toolkit.scale import import_distributed
+
+    assert import_distributed() is distributed
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if it were not installed
+    with pytest.raises(ImportError, match=r"pip install 'filmrec_toolkit\[scale\]'"):
+        import_distributed()
+
+
 def test_recommenders_and_evaluation_import_no_dask():
     """The client backend imports dask lazily: the in-process package never loads it."""
     import subprocess
