@@ -294,8 +294,10 @@ def test_errors_name_the_problem(client, data):
     _, train, test, _ = data
     with pytest.raises(TypeError, match="client must be a distributed.Client"):
         Popularity().fit(train).recommend(k=3, client="not a client")
+    unfitted = Popularity()
     with pytest.raises(TypeError, match="client must be a distributed.Client"):
-        evaluate(Popularity(), train, test, k=3, client="not a client")
+        evaluate(unfitted, train, test, k=3, client="not a client")
+    assert not hasattr(unfitted, "train_")  # checked before any fit
     with pytest.raises(Exception, match="fit"):
         Popularity().recommend(k=3, client=client)
     with pytest.raises(ValueError, match="k == 0"):

@@ -232,6 +232,18 @@ def evaluate(model: Recommender, train: Dataset, test: Dataset, k: int | Iterabl
     if client is None and n_partitions is not None:
         raise ValueError(f"n_partitions={n_partitions!r} is only used with client=...; pass a distributed.Client "
                          "or leave n_partitions=None.")
+    if client is not None:  # checked before any fit; dask is imported on this path only
+        from ..scale.cluster import ensure_client
+
+        client = ensure_client(client)
+    if exclude is None:
+        warnings.warn("evaluate(exclude=None) means the training items here, but None means 'exclude nothing' "
+                      "everywhere else (Recommender.recommend(exclude_seen=None), filmrec_toolkit.exclusion_matrix) "
+                      "and will mean that here too; pass exclude=True for the training items (the default) or "
+                      "exclude=False for nothing.", FutureWarning, stacklevel=2)
+        exclude = True
+    mask = exclusion_matrix(exclude, train, param="exclude")
+    allowed = _evaluation_candidates(candidates, train, test)
     needs_fit = refit is True or (refit == "auto" and getattr(model, "train_", None) is not train)
     if needs_fit:
         model.fit(train)
@@ -242,14 +254,6 @@ def evaluate(model: Recommender, train: Dataset, test: Dataset, k: int | Iterabl
         if model.item_vocab_ != train.item_vocab or model.user_vocab_ != train.user_vocab:
             raise ValueError("refit=False: the model was fitted on data with other vocabularies than train.")
         fit_seconds = 0.0
-    if exclude is None:
-        warnings.warn("evaluate(exclude=None) means the training items here, but None means 'exclude nothing' "
-                      "everywhere else (Recommender.recommend(exclude_seen=None), filmrec_toolkit.exclusion_matrix) "
-                      "and will mean that here too; pass exclude=True for the training items (the default) or "
-                      "exclude=False for nothing.", FutureWarning, stacklevel=2)
-        exclude = True
-    mask = exclusion_matrix(exclude, train, param="exclude")
-    allowed = _evaluation_candidates(candidates, train, test)
 
     rel, gains_all, n_masked = _relevant_entries(test.matrix, relevance_threshold, mask, allowed)
     if n_masked:
