@@ -23,7 +23,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ._config import ITEM_COL, RANK_COL, SCORE_COL, TOPK_COLUMNS, USER_COL
-from .datasets.dataset import Dataset
+from .datasets.dataset import Dataset, ensure_dataset
 from .datasets.vocab import Vocabulary
 from .exceptions import check_frame
 
@@ -122,8 +122,9 @@ def exclusion_matrix(exclude, train: Dataset, param: str = "exclude") -> sp.csr_
     ValueError
         A Dataset with other vocabularies, or a matrix of another shape.
     TypeError
-        Any other value.
+        Any other value, or a ``train`` that is not a Dataset.
     """
+    train = ensure_dataset(train, "train")
     if exclude is True or (isinstance(exclude, np.bool_) and bool(exclude)):
         return train.matrix
     if exclude is None or exclude is False or isinstance(exclude, np.bool_):

@@ -250,14 +250,16 @@ class Recommender(ParamsMixin):
         if len(rows) == 0:
             return np.zeros((0, kk), dtype=np.int64), np.zeros((0, kk), dtype=np.float32)
         train_exclusion = exclude is self.train_.matrix  # the workers use their copy of the model's train_
+        per_user_mask = candidate_mask is not None and not isinstance(candidate_mask, np.ndarray)
+        if per_user_mask:
+            candidate_mask = sp.csr_matrix(candidate_mask)
         parts = []
+        # partitions start on chunk boundaries: each worker scores the very chunks this process would
         for s, e in _partition_bounds(len(rows), chunk, n_partitions):
             part = rows[s:e]
             excl = train_exclusion if (train_exclusion or exclude is None) else exclude[part]
-            mask = candidate_mask
-            if mask is not None and not isinstance(mask, np.ndarray):
-                mask = sp.csr_matrix(mask)[s:e]
-            parts.append((part, kk, excl, mask, chunk_size or chunk, device))
+            mask = candidate_mask[s:e] if per_user_mask else candidate_mask
+            parts.append((part, kk, excl, mask, chunk_size, device))
         logger.info("recommend %s on a Dask client: %d users in %d partitions", self.name, len(rows), len(parts))
         results = map_partitions(client, _rank_partition, self, parts, show_progress=show_progress,
                                  desc=f"recommend {self.name} (dask)")
