@@ -33,7 +33,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 _LAZY = {"widgets": ("UserInspector", "SegmentExplorer"),
          "scale": ("embed_items_distributed", "recommend_distributed", "evaluate_distributed",
                    "local_client",
-                   "ensure_client", "import_distributed", "map_partitions"),
+                   "ensure_client", "import_distributed", "map_partitions", "total_threads"),
          "testing": ()}
 
 __all__ = sorted({

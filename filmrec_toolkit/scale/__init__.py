@@ -11,10 +11,10 @@ pipeline's cached item embeddings, computed on the workers) and the deprecated w
 Imported lazily by the top-level package (``ft.local_client`` loads dask on first use).
 """
 
-from .cluster import ensure_client, import_distributed, local_client, map_partitions
+from .cluster import ensure_client, import_distributed, local_client, map_partitions, total_threads
 from .embed import embed_items_distributed
 from .evaluate import evaluate_distributed
 from .recommend import recommend_distributed
 
 __all__ = ["embed_items_distributed", "ensure_client", "evaluate_distributed", "import_distributed", "local_client",
-           "map_partitions", "recommend_distributed"]
+           "map_partitions", "recommend_distributed", "total_threads"]
