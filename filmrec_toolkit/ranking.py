@@ -103,6 +103,9 @@ def exclusion_matrix(exclude, train: Dataset, param: str = "exclude") -> sp.csr_
     sparse matrix  the stored entries of row ``u``; shape ``(n_users, n_items)`` of ``train``
     ============== =====================================================================
 
+    ``evaluate(exclude=None)`` used to mean the training items; until that is removed it
+    still does, with a FutureWarning that says to pass ``True``.
+
     Parameters
     ----------
     exclude : bool, None, Dataset or scipy sparse matrix
