@@ -102,7 +102,7 @@ def main(argv=None) -> int:
                 client.run(_worker_sampler_start)
                 t0 = time.perf_counter()
                 with PeakRSS() as mem:
-                    dist = ft.recommend_distributed(model, k=args.k, client=client)
+                    dist = model.recommend(k=args.k, client=client)
                 wall = time.perf_counter() - t0
                 peaks = client.run(_worker_sampler_stop)
                 results.append({"model": name, "path": f"dask {args.workers}x1", "users": ds.n_users,

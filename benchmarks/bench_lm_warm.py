@@ -103,8 +103,8 @@ class WarmProtocol:
     valid: ft.Dataset
     train: ft.Dataset            # the final models are fitted here
     test: ft.Dataset
-    valid_exclude: object = None  # history mask at validation (None = tune_train)
-    test_exclude: object = None   # history mask at test (None = train)
+    valid_exclude: object = True  # history mask at validation (True = tune_train, see ft.exclusion_matrix)
+    test_exclude: object = True   # history mask at test (True = train)
     metrics: tuple = ("precision@10", "recall@10", "ndcg@10", "map@10")
     users: pd.DataFrame | None = field(default=None, repr=False)
 
@@ -206,7 +206,7 @@ def rare_items(train: ft.Dataset, max_ratings: int = TAIL_MAX) -> np.ndarray:
 
 def _history(proto: WarmProtocol) -> sp.csr_matrix:
     ex = proto.test_exclude
-    return proto.train.matrix if ex is None else ex.matrix
+    return proto.train.matrix if ex is True else ex.matrix
 
 
 def tail_evaluations(model, proto: WarmProtocol, rare: np.ndarray) -> dict[str, ft.EvaluationResult]:

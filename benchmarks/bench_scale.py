@@ -133,7 +133,7 @@ def main() -> None:
         args.dask_users = args.dask_users or "5000"
 
     from filmrec_toolkit import ItemKNN, count_differing_lists, default_chunk_size, make_synthetic_interactions
-    from filmrec_toolkit.scale import local_client, recommend_distributed
+    from filmrec_toolkit.scale import local_client
 
     print(f"cores: {os.cpu_count()} (load average {os.getloadavg()[0]:.1f}), RAM {psutil.virtual_memory().total / GIB:.1f} GiB",
           flush=True)
@@ -182,7 +182,7 @@ def main() -> None:
                 wcpu0 = sum(client.run(_worker_cpu).values())
                 cpu0, t0 = _cpu(), time.perf_counter()
                 with PeakRSS() as mem:
-                    recs = recommend_distributed(model, users, k=args.k, client=client)
+                    recs = model.recommend(users, k=args.k, client=client)
                 wall = time.perf_counter() - t0
                 wcpu = sum(client.run(_worker_cpu).values()) - wcpu0
                 worker_peaks = client.run(_worker_sampler_stop)

@@ -216,7 +216,7 @@ def msr(grids, lm, models):
     ds = ft.attach_overviews(ft.load_movielens("ml-100k"))
     train, test = ft.stratified_split(ds, 0.75, random_state=42)
     sub, valid = ft.stratified_split(train, 0.75, random_state=7)
-    proto = Protocol("msr", sub, valid, train, test, None, refit_for_test=True)
+    proto = Protocol("msr", sub, valid, train, test, True, refit_for_test=True)
     out = run_protocol(proto, ds, grids, lm, models)
     show("ml-100k, Microsoft Recommenders protocol (map = ÷ n_rel, the published MAP; map_at_k = ÷ min(k, n_rel))",
          out, PUBLISHED_MSR, ["precision@10", "recall@10", "ndcg@10", "map@10", "map_at_k@10"])

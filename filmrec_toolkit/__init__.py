@@ -23,7 +23,7 @@ from .metrics import *  # noqa: F401,F403
 from .persistence import load, save  # noqa: F401 (public)
 from .plots import *  # noqa: F401,F403
 from .profiles import *  # noqa: F401,F403
-from .ranking import ranked_rows, stored_entries  # noqa: F401 (public)
+from .ranking import candidate_mask, exclusion_matrix, ranked_rows, stored_entries  # noqa: F401 (public)
 from .recommenders import *  # noqa: F401,F403
 
 __version__ = "0.1.0"
@@ -32,11 +32,13 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 _LAZY = {"widgets": ("UserInspector", "SegmentExplorer"),
          "scale": ("embed_items_distributed", "recommend_distributed", "evaluate_distributed",
-                   "local_client"),
+                   "local_client",
+                   "ensure_client", "import_distributed", "map_partitions", "total_threads"),
          "testing": ()}
 
 __all__ = sorted({
     "ChecksumError", "NotFittedError", "UnknownIdError", "UnsafeFileError", "clone", "torch_topk", "save", "load", "ranked_rows", "stored_entries",
+    "candidate_mask", "exclusion_matrix",
     *_audit_all, *datasets.__all__, *evaluation.__all__, *features.__all__, *metrics.__all__, *plots.__all__,
     *profiles.__all__, *recommenders.__all__, *(n for names in _LAZY.values() for n in names),
 })

@@ -98,3 +98,16 @@ def test_users_subset_and_summary(splits):
     assert res.per_user["user_id"].tolist() == [1] and res.n_users_excluded == 1  # user 3 has no test item
     assert res.summary()["n_users"] == 1
     assert "fixed: 1 users, 1 excluded" in repr(res)
+
+
+def test_evaluate_candidates_are_shared_items(splits):
+    train, _, test = splits
+    model = FixedScores(SCORES)
+    res = evaluate(model, train, test, k=10, candidates=["c", "d", "f"])
+    # user 1 ranks c, d, f (a is seen); user 2 ranks c, d, f (b is seen)
+    assert res.recommendations.groupby("user_id")["item_id"].apply(list).to_dict() == {1: ["c", "d", "f"],
+                                                                                      2: ["c", "d", "f"]}
+    with pytest.raises(TypeError, match="same items for every user"):
+        evaluate(model, train, test, k=10, candidates={1: ["c"]})
+    with pytest.raises(ValueError, match="candidates is empty"):
+        evaluate(model, train, test, k=10, candidates=[])

@@ -48,7 +48,7 @@ def test_exclusion_matrix_with_explicit_zeros_excludes_by_structure(zeros_ds):
 
 
 def test_distributed_padding_excludes_by_structure():
-    from filmrec_toolkit.scale.recommend import _padded_exclusion
+    from filmrec_toolkit.recommenders.base import _padded_exclusion
 
     sub = sp.csr_matrix((np.array([0.0, 2.0], np.float32), ([0, 1], [2, 0])), shape=(2, 4))
     padded = _padded_exclusion(sub, np.array([3, 5]), 6)

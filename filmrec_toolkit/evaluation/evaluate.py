@@ -39,7 +39,7 @@ from .._validation import check_number, check_option
 from ..datasets.dataset import Dataset, ensure_dataset
 from ..exceptions import check_positive_int
 from ..metrics.accuracy import ranking_metrics
-from ..ranking import topk_frame
+from ..ranking import candidate_mask, exclusion_matrix, topk_frame
 from ..recommenders.base import Recommender, default_chunk_size
 
 logger = logging.getLogger(__name__)
@@ -100,24 +100,6 @@ class EvaluationResult:
                 f"{shown})")
 
 
-def _as_matrix(obj, train: Dataset, param: str) -> sp.csr_matrix | None:
-    if obj is None or obj is True:
-        return train.matrix
-    if obj is False:
-        return None
-    if isinstance(obj, Dataset):
-        if obj.user_vocab != train.user_vocab or obj.item_vocab != train.item_vocab:
-            raise ValueError(f"{param}: the Dataset must share train's vocabularies (a split of the same data).")
-        return obj.matrix
-    if sp.issparse(obj):
-        m = sp.csr_matrix(obj)
-        if m.shape != train.matrix.shape:
-            raise ValueError(f"{param} has shape {m.shape}, expected {train.matrix.shape} (users x items).")
-        return m
-    raise TypeError(f"{param} must be None, False, a Dataset or a users x items sparse matrix, "
-                    f"got {type(obj).__name__}.")
-
-
 def _relevant_entries(test_matrix: sp.csr_matrix, threshold: float | None,
                       mask: sp.csr_matrix | None,
                       allowed: np.ndarray | None = None) -> tuple[sp.csr_matrix, np.ndarray, int]:
@@ -157,28 +139,29 @@ def _relevant_entries(test_matrix: sp.csr_matrix, threshold: float | None,
     return index, gains, n_masked
 
 
-def _candidate_items(candidates, test: Dataset) -> np.ndarray | None:
-    """Boolean item mask of ``evaluate(candidates=...)``: None, "test" or item ids."""
+def _evaluation_candidates(candidates, train: Dataset, test: Dataset) -> np.ndarray | None:
+    """Boolean item mask of ``evaluate(candidates=...)``: None, "test" or item ids shared by every user."""
     if candidates is None:
         return None
     if isinstance(candidates, str):
         if candidates != "test":
             raise ValueError(f"candidates={candidates!r}: use None, 'test' (items occurring in test, the cold-item "
                              "protocol) or an array of item ids, e.g. candidates=test.item_ids[:100].")
-        allowed = test.item_counts() > 0
-    else:
-        ids = np.atleast_1d(np.asarray(candidates))
-        if ids.size == 0:
-            raise ValueError("candidates is empty; pass at least one item id, 'test', or None for every item.")
-        allowed = np.zeros(test.n_items, dtype=bool)
-        allowed[test.item_vocab.to_rows(ids, param="candidates")] = True
-    return allowed
+        return test.item_counts() > 0
+    if isinstance(candidates, (dict, pd.DataFrame)):
+        raise TypeError("evaluate's candidates are the same items for every user: None, 'test' or an array of item "
+                        f"ids, got a {type(candidates).__name__}; rank per-user candidates with "
+                        "model.recommend(candidates=...) and score the lists with the metrics functions.")
+    mask = candidate_mask(candidates, train.item_vocab, param="candidates")
+    if not mask.any():
+        raise ValueError("candidates is empty; pass at least one item id, 'test', or None for every item.")
+    return mask
 
 
 def evaluate(model: Recommender, train: Dataset, test: Dataset, k: int | Iterable[int] = (5, 10, 20),
-             exclude=None, relevance_threshold: float | None = None, users=None, refit: bool | str = "auto",
+             exclude=True, relevance_threshold: float | None = None, users=None, refit: bool | str = "auto",
              gain: str = "linear", chunk_size: int | None = None, show_progress: bool = False,
-             candidates=None) -> EvaluationResult:
+             candidates=None, *, client=None, n_partitions: int | None = None) -> EvaluationResult:
     """Fit (if needed), rank every unseen item for each test user, and score the lists.
 
     Parameters
@@ -188,10 +171,14 @@ def evaluate(model: Recommender, train: Dataset, test: Dataset, k: int | Iterabl
         Splits of one Dataset (shared vocabularies), e.g. from ``stratified_split``.
     k : int or iterable of int
         Cut-offs; the lists have length ``max(k)``.
-    exclude : None, False, Dataset or sparse matrix
-        Items removed from each user's ranking. ``None``: the training items (MSR
-        protocol, RecBole validation). For RecBole's test phase pass
-        ``Dataset.concat([train, valid])``. ``False``: rank everything.
+    exclude : bool, Dataset or sparse matrix
+        Items removed from each user's ranking, read by :func:`filmrec_toolkit.exclusion_matrix`
+        (the same meanings as ``Recommender.recommend(exclude_seen=...)``). ``True`` (default):
+        the interactions of ``train`` (MSR protocol, RecBole validation). For RecBole's
+        test phase pass ``Dataset.concat([train, valid])``; a users x items sparse matrix
+        removes exactly its stored entries. ``False``: rank everything. ``None`` is
+        deprecated here: it still means the training items, with a FutureWarning (it
+        will mean "nothing", as everywhere else); pass ``True``.
     relevance_threshold : float, optional
         Test ratings >= this are relevant; default every test rating (MSR protocol),
         including ratings of 0 and negative ratings (see the module docstring).
@@ -210,6 +197,13 @@ def evaluate(model: Recommender, train: Dataset, test: Dataset, k: int | Iterabl
         :func:`~filmrec_toolkit.cold_item_split`), where each user ranks the held-out items.
         An array of item ids restricts every list to those items (relevant test items
         outside it still count as relevant, e.g. in recall's denominator).
+    client : distributed.Client, optional
+        ``None`` (default): rank in this process. A Dask client: the test users are ranked
+        on its workers by ``model.recommend_rows(..., client=client)`` (the same ranking
+        function); every field of the result is identical except ``score_seconds``.
+        Fitting (``refit``) always happens here, once.
+    n_partitions : int, optional
+        Ranking tasks with ``client`` (default 4 x the cluster's threads).
 
     Returns
     -------
@@ -235,6 +229,21 @@ def evaluate(model: Recommender, train: Dataset, test: Dataset, k: int | Iterabl
         raise ValueError(f"refit={refit!r} must be True, False or 'auto'.")
     check_option(gain, "gain", ("linear", "exponential"), example='gain="linear"')
     check_number(relevance_threshold, "relevance_threshold", allow_none=True, example="relevance_threshold=4")
+    if client is None and n_partitions is not None:
+        raise ValueError(f"n_partitions={n_partitions!r} is only used with client=...; pass a distributed.Client "
+                         "or leave n_partitions=None.")
+    if client is not None:  # checked before any fit; dask is imported on this path only
+        from ..scale.cluster import ensure_client
+
+        client = ensure_client(client)
+    if exclude is None:
+        warnings.warn("evaluate(exclude=None) means the training items here, but None means 'exclude nothing' "
+                      "everywhere else (Recommender.recommend(exclude_seen=None), filmrec_toolkit.exclusion_matrix) "
+                      "and will mean that here too; pass exclude=True for the training items (the default) or "
+                      "exclude=False for nothing.", FutureWarning, stacklevel=2)
+        exclude = True
+    mask = exclusion_matrix(exclude, train, param="exclude")
+    allowed = _evaluation_candidates(candidates, train, test)
     needs_fit = refit is True or (refit == "auto" and getattr(model, "train_", None) is not train)
     if needs_fit:
         model.fit(train)
@@ -245,13 +254,11 @@ def evaluate(model: Recommender, train: Dataset, test: Dataset, k: int | Iterabl
         if model.item_vocab_ != train.item_vocab or model.user_vocab_ != train.user_vocab:
             raise ValueError("refit=False: the model was fitted on data with other vocabularies than train.")
         fit_seconds = 0.0
-    mask = _as_matrix(exclude, train, "exclude")
-    allowed = _candidate_items(candidates, test)
 
     rel, gains_all, n_masked = _relevant_entries(test.matrix, relevance_threshold, mask, allowed)
     if n_masked:
         warnings.warn(f"{n_masked} test interaction(s) are also in `exclude` and can never be recommended; "
-                      "they are not counted as relevant. Remove them from `exclude` (e.g. exclude=None for "
+                      "they are not counted as relevant. Remove them from `exclude` (e.g. exclude=True for "
                       "the training items only) or deduplicate the splits.", UserWarning, stacklevel=2)
     n_rel_all = np.diff(rel.indptr)
     if users is None:
@@ -272,10 +279,12 @@ def evaluate(model: Recommender, train: Dataset, test: Dataset, k: int | Iterabl
     kmax = max(ks)
 
     start = time.perf_counter()
-    cols, vals = model.recommend_rows(rows, kmax, exclude_seen=mask if mask is not None else False,
-                                      candidate_mask=allowed,
+    # the model's own training matrix is passed as True: on a cluster the workers use their copy of it
+    exclude_seen = True if mask is model.train_.matrix else (False if mask is None else mask)
+    backend = {} if client is None else {"client": client, "n_partitions": n_partitions}
+    cols, vals = model.recommend_rows(rows, kmax, exclude_seen=exclude_seen, candidate_mask=allowed,
                                       chunk_size=chunk_size or default_chunk_size(model.n_items_),
-                                      show_progress=show_progress)
+                                      show_progress=show_progress, **backend)
     score_seconds = time.perf_counter() - start
 
     valid = np.isfinite(vals)

@@ -3,11 +3,19 @@
 Peak memory of :meth:`Recommender.recommend` is bounded by the user chunk, not by
 the number of users: about ``3 * chunk_size * n_items * 4`` bytes of scores, masks
 and partition indices, plus the model state (see :func:`default_chunk_size`).
+
+Backends: ``recommend(..., client=None)`` ranks in this process; with a
+``distributed.Client`` the users are cut into partitions (boundaries on multiples of
+``chunk_size``) and each worker ranks its partitions with the very function that ranks
+in-process (:meth:`Recommender._rank`), on its copy of the model, so lists and scores are
+identical (see :mod:`filmrec_toolkit.scale.recommend` for the memory of each side).
+dask is imported only on the client path.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from typing import Iterable
 
@@ -19,8 +27,9 @@ from .._config import ITEM_COL, RANK_COL, SCORE_COL, USER_COL
 from .._params import ParamsMixin
 from .._topk import dot_error_bound, pair_dots, topk, topk_refined
 from ..datasets.dataset import Dataset, ensure_dataset
-from ..exceptions import check_fitted, check_frame, check_positive_int
-from ..ranking import stored_entries, topk_frame  # noqa: F401 (re-exported)
+from ..exceptions import check_fitted, check_positive_int
+from ..ranking import candidate_mask as candidate_mask_of
+from ..ranking import exclusion_matrix, stored_entries, topk_frame  # noqa: F401 (re-exported)
 
 logger = logging.getLogger(__name__)
 
@@ -122,44 +131,9 @@ class Recommender(ParamsMixin):
                                f"expected {(len(rows), self.n_items_)}.")
         return out
 
-    def _exclusion_matrix(self, exclude_seen) -> sp.csr_matrix | None:
-        if exclude_seen is True:
-            return self.train_.matrix
-        if exclude_seen is False or exclude_seen is None:
-            return None
-        if isinstance(exclude_seen, Dataset):
-            if exclude_seen.item_vocab != self.item_vocab_ or exclude_seen.user_vocab != self.user_vocab_:
-                raise ValueError("exclude_seen: the Dataset must share the training vocabularies (a split of it).")
-            return exclude_seen.matrix
-        if sp.issparse(exclude_seen):
-            m = sp.csr_matrix(exclude_seen)
-            if m.shape != (len(self.user_vocab_), self.n_items_):
-                raise ValueError(f"exclude_seen matrix has shape {m.shape}, expected "
-                                 f"{(len(self.user_vocab_), self.n_items_)} (users x items).")
-            return m
-        raise TypeError(f"exclude_seen must be True, False, a Dataset or a users x items sparse matrix, "
-                        f"got {type(exclude_seen).__name__}.")
-
-    def _candidate_mask(self, candidates, user_ids: np.ndarray) -> sp.csr_matrix | np.ndarray | None:
-        """Boolean mask of allowed items: shared (1-D array) or per user (CSR, users in ``user_ids`` order)."""
-        if candidates is None:
-            return None
-        if isinstance(candidates, pd.DataFrame):
-            check_frame(candidates, (USER_COL, ITEM_COL), "candidates")
-            pos = pd.Index(user_ids).get_indexer(candidates[USER_COL])
-            keep = pos >= 0
-            cols = self.item_vocab_.to_rows(candidates[ITEM_COL].to_numpy()[keep], param="candidates.item_id")
-            return sp.csr_matrix((np.ones(len(cols), bool), (pos[keep], cols)), shape=(len(user_ids), self.n_items_))
-        if isinstance(candidates, dict):
-            frame = pd.DataFrame([(u, i) for u, its in candidates.items() for i in its], columns=[USER_COL, ITEM_COL])
-            return self._candidate_mask(frame, user_ids)
-        mask = np.zeros(self.n_items_, dtype=bool)
-        mask[self.item_vocab_.to_rows(list(candidates), param="candidates")] = True
-        return mask
-
     def recommend_rows(self, user_rows, k: int = 10, exclude_seen=True, candidate_mask=None,
                        chunk_size: int | None = None, show_progress: bool = False,
-                       device=None) -> tuple[np.ndarray, np.ndarray]:
+                       device=None, *, client=None, n_partitions: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k item rows and scores for user rows, as arrays ``(n, k)`` (``-inf`` = no item).
 
         Streams over chunks of users; see the module docstring for the memory bound.
@@ -168,20 +142,68 @@ class Recommender(ParamsMixin):
         cluster layout: ties go to the lower item row, and models with
         :meth:`_dot_factors` have their list heads re-ranked with reproducible float64
         dot products (see :mod:`filmrec_toolkit._topk`).
-        ``device`` (e.g. ``"cuda"``, ``"cpu"``): score and rank with torch there instead of
-        NumPy (see :mod:`filmrec_toolkit._device`).
+
+        Parameters
+        ----------
+        user_rows : array-like of int
+            Rows of the user vocabulary.
+        k : int
+            List length (>= 1).
+        exclude_seen : bool, None, Dataset or sparse matrix
+            Items removed from each ranking, read by :func:`filmrec_toolkit.exclusion_matrix`:
+            ``True`` the training interactions, ``False`` or ``None`` nothing, a Dataset
+            or users x items matrix exactly its stored entries.
+        candidate_mask : ndarray or sparse matrix, optional
+            Items allowed, as :func:`filmrec_toolkit.candidate_mask` returns them: a
+            ``(n_items,)`` bool array for every user, or a ``(len(user_rows), n_items)``
+            sparse matrix whose row ``i`` belongs to ``user_rows[i]``.
+        chunk_size : int, optional
+            Users scored at once.
+        show_progress : bool
+            A progress bar over chunks (over partitions with ``client``).
+        device : str or torch.device, optional
+            Score and rank with torch there instead of NumPy (see :mod:`filmrec_toolkit._device`);
+            with ``client``, on each worker.
+        client : distributed.Client, optional
+            ``None`` (default): rank in this process. A Dask client: rank partitions of the
+            users on its workers (the model is sent once), with the same function and the
+            same results as in-process.
+        n_partitions : int, optional
+            Ranking tasks with ``client`` (default 4 x the cluster's threads, at most one per chunk).
+
+        Returns
+        -------
+        cols : ndarray (n, min(k, n_items)) of int64 item rows
+        vals : ndarray (n, min(k, n_items)) of float32 scores (``-inf``: no item)
         """
         check_fitted(self, "train_")
         k = check_positive_int(k, "k")
         rows = self._check_rows(user_rows)
-        exclude = self._exclusion_matrix(exclude_seen)
+        exclude = exclusion_matrix(exclude_seen, self.train_, param="exclude_seen")
+        _check_candidate_mask(candidate_mask, len(rows), self.n_items_)
+        if chunk_size is not None:
+            chunk_size = check_positive_int(chunk_size, "chunk_size")
         kk = min(k, self.n_items_)
+        if client is not None:
+            return self._rank_on_client(client, rows, kk, exclude, candidate_mask, chunk_size, n_partitions,
+                                        device, show_progress)
+        if n_partitions is not None:
+            raise ValueError(f"n_partitions={n_partitions!r} is only used with client=...; pass a distributed.Client "
+                             "or leave n_partitions=None.")
+        return self._rank(rows, kk, exclude, candidate_mask, chunk_size, show_progress, device)
+
+    def _rank(self, rows: np.ndarray, kk: int, exclude: sp.csr_matrix | None, candidate_mask,
+              chunk_size: int | None, show_progress: bool = False, device=None) -> tuple[np.ndarray, np.ndarray]:
+        """Rank validated user ``rows`` in this process: THE ranking of both backends.
+
+        ``exclude`` is a users x items matrix indexed by user row (or None), ``candidate_mask``
+        as in :meth:`recommend_rows`. The client path runs this on every worker for its partition.
+        """
         if device is not None:
             from .._device import recommend_rows_torch
 
             return recommend_rows_torch(self, rows, kk, exclude, candidate_mask, chunk_size, device, show_progress)
         chunk = chunk_size or default_chunk_size(self.n_items_)
-        chunk = check_positive_int(chunk, "chunk_size")
         factors = self._dot_factors()
         if factors is not None:
             left, right = factors
@@ -215,8 +237,37 @@ class Recommender(ParamsMixin):
             out_vals[s:s + len(part)] = vals
         return out_cols, out_vals
 
+    def _rank_on_client(self, client, rows: np.ndarray, kk: int, exclude: sp.csr_matrix | None, candidate_mask,
+                        chunk_size: int | None, n_partitions: int | None, device,
+                        show_progress: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The client backend: partitions of ``rows`` ranked by :meth:`_rank` on the workers."""
+        from ..scale.cluster import ensure_client, map_partitions, total_threads  # lazy: dask only here
+
+        client = ensure_client(client)
+        chunk = chunk_size or default_chunk_size(self.n_items_)
+        n_partitions = check_positive_int(4 * total_threads(client) if n_partitions is None else n_partitions,
+                                          "n_partitions")
+        if len(rows) == 0:
+            return np.zeros((0, kk), dtype=np.int64), np.zeros((0, kk), dtype=np.float32)
+        train_exclusion = exclude is self.train_.matrix  # the workers use their copy of the model's train_
+        per_user_mask = candidate_mask is not None and not isinstance(candidate_mask, np.ndarray)
+        if per_user_mask:
+            candidate_mask = sp.csr_matrix(candidate_mask)
+        parts = []
+        # partitions start on chunk boundaries: each worker scores the very chunks this process would
+        for s, e in _partition_bounds(len(rows), chunk, n_partitions):
+            part = rows[s:e]
+            excl = train_exclusion if (train_exclusion or exclude is None) else exclude[part]
+            mask = candidate_mask[s:e] if per_user_mask else candidate_mask
+            parts.append((part, kk, excl, mask, chunk_size, device))
+        logger.info("recommend %s on a Dask client: %d users in %d partitions", self.name, len(rows), len(parts))
+        results = map_partitions(client, _rank_partition, self, parts, show_progress=show_progress,
+                                 desc=f"recommend {self.name} (dask)")
+        return np.concatenate([r[0] for r in results]), np.concatenate([r[1] for r in results])
+
     def recommend(self, users=None, k: int = 10, exclude_seen=True, candidates=None,
-                  chunk_size: int | None = None, show_progress: bool = False, device=None) -> pd.DataFrame:
+                  chunk_size: int | None = None, show_progress: bool = False, device=None, *,
+                  client=None, n_partitions: int | None = None) -> pd.DataFrame:
         """Top-k recommendations as a ``user_id, item_id, score, rank`` frame.
 
         Parameters
@@ -225,25 +276,41 @@ class Recommender(ParamsMixin):
             Default: every user of the training data.
         k : int
             List length (>= 1); ``k`` larger than the catalogue returns every allowed item.
-        exclude_seen : bool, Dataset or sparse matrix
-            ``True`` removes the training items; a Dataset (e.g. train + valid) or a
-            users x items matrix removes those instead; ``False`` removes nothing.
+        exclude_seen : bool, None, Dataset or sparse matrix
+            Items removed from each ranking (:func:`filmrec_toolkit.exclusion_matrix`, the
+            same meanings as ``evaluate(exclude=...)``): ``True`` the training
+            interactions; ``False`` or ``None`` nothing; a Dataset (e.g. train + valid, same
+            vocabularies) or a users x items sparse matrix exactly its stored entries.
             Every stored entry is removed whatever its value (a rating of 0 or a
             negative rating is still a seen item).
         candidates : array-like of item ids, dict user -> ids, or DataFrame(user_id, item_id)
-            Restrict ranking to these items.
+            Restrict ranking to these items (:func:`filmrec_toolkit.candidate_mask`).
         chunk_size : int, optional
             Users scored at once (default from a 128 MiB budget; on CUDA from free memory).
+        show_progress : bool
+            A progress bar over chunks (over partitions with ``client``).
         device : str or torch.device, optional
             Score and rank with torch on this device (``"cuda"``, ``"mps"``, ``"cpu"``);
             default: NumPy on the CPU. Same lists up to float tolerance on ties.
+        client : distributed.Client, optional
+            ``None`` (default): rank in this process. A Dask client (``ft.local_client()``,
+            ``distributed.Client("tcp://host:8786")``): the fitted model (picklable: its
+            class importable on the workers) is sent once to every worker and partitions of
+            the users are ranked there by the same function; the frame is identical.
+        n_partitions : int, optional
+            Ranking tasks with ``client`` (default 4 x the cluster's threads, at most one per chunk).
         """
         check_fitted(self, "train_")
         k = check_positive_int(k, "k")
         user_ids = self.user_vocab_.ids if users is None else np.atleast_1d(np.asarray(users))
         rows = self.user_vocab_.to_rows(user_ids, param="users")
-        mask = self._candidate_mask(candidates, user_ids)
-        cols, vals = self.recommend_rows(rows, k, exclude_seen, mask, chunk_size, show_progress, device)
+        mask = candidate_mask_of(candidates, self.item_vocab_, user_ids, param="candidates")
+        backend = {}  # passed only when set: subclasses overriding recommend_rows keep working
+        if client is not None:
+            backend["client"] = client
+        if n_partitions is not None:
+            backend["n_partitions"] = n_partitions
+        cols, vals = self.recommend_rows(rows, k, exclude_seen, mask, chunk_size, show_progress, device, **backend)
         return topk_frame(user_ids, self.item_vocab_.ids, cols, vals)
 
     # -- optional capabilities (overridden by models that support them) -----
@@ -268,6 +335,50 @@ class Recommender(ParamsMixin):
         """Why ``item`` scores as it does for ``user``: an :class:`Explanation` (frame, sentence)."""
         raise TypeError(f"{type(self).__name__} does not support explain(); ContentRecommender, ItemKNN, "
                         "EASE and Popularity do.")
+
+
+def _check_candidate_mask(mask, n_rows: int, n_items: int) -> None:
+    """Raise when a ``candidate_mask`` is not a mask of :func:`filmrec_toolkit.candidate_mask`'s shapes."""
+    if mask is None:
+        return
+    if isinstance(mask, np.ndarray):
+        if mask.dtype != bool or mask.shape != (n_items,):
+            raise ValueError(f"candidate_mask must be a ({n_items},) bool array (or a sparse ({n_rows}, {n_items}) "
+                             f"matrix), got {mask.dtype} of shape {mask.shape}; build it with "
+                             "filmrec_toolkit.candidate_mask(candidates, model.item_vocab_, user_ids).")
+    elif not sp.issparse(mask) or mask.shape != (n_rows, n_items):
+        raise ValueError(f"candidate_mask must be a ({n_items},) bool array or a sparse ({n_rows}, {n_items}) matrix "
+                         f"(one row per user row), got {type(mask).__name__} of shape {getattr(mask, 'shape', None)}.")
+
+
+def _partition_bounds(n_rows: int, chunk: int, n_partitions: int) -> list[tuple[int, int]]:
+    """``[start, stop)`` of each partition of the client backend; every start is a multiple of ``chunk``."""
+    n_chunks = max(1, math.ceil(n_rows / chunk))
+    per = math.ceil(n_chunks / max(1, min(n_partitions, n_chunks)))
+    step = per * chunk
+    return [(s, min(s + step, n_rows)) for s in range(0, n_rows, step)]
+
+
+def _padded_exclusion(sub: sp.csr_matrix, rows: np.ndarray, n_users: int) -> sp.csr_matrix:
+    """Full-shape users x items matrix whose rows ``rows`` have the stored entries of ``sub`` (others empty)."""
+    r, c = stored_entries(sub)
+    return sp.csr_matrix((np.ones(len(r), dtype=np.int8), (rows[r], c)), shape=(n_users, sub.shape[1]))
+
+
+def _rank_partition(model: Recommender, rows: np.ndarray, kk: int, exclusion, candidate_mask,
+                    chunk_size: int | None, device) -> tuple[np.ndarray, np.ndarray]:
+    """Worker task of the client backend: one partition ranked by :meth:`Recommender._rank`.
+
+    ``exclusion``: ``True`` for the worker's copy of the model's training interactions,
+    ``False`` for nothing, else a sparse matrix whose row ``i`` belongs to ``rows[i]``.
+    """
+    if exclusion is True:
+        exclude = model.train_.matrix
+    elif exclusion is False or exclusion is None:
+        exclude = None
+    else:
+        exclude = _padded_exclusion(exclusion, rows, len(model.user_vocab_))
+    return model._rank(rows, kk, exclude, candidate_mask, chunk_size, False, device)
 
 
 def as_user_rows(model: Recommender, users: Iterable | None) -> np.ndarray:

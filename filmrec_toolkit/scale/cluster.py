@@ -1,14 +1,25 @@
-"""A local Dask cluster with safe defaults, and helpers shared by the distributed paths."""
+"""A local Dask cluster with safe defaults, and the helpers of the client backend.
+
+Nothing here imports dask at module import time: :func:`import_distributed` does, on
+first use, with an error that says how to install it. ``Recommender.recommend(client=...)``
+and ``evaluate(client=...)`` reach the cluster through :func:`map_partitions`.
+"""
 
 from __future__ import annotations
 
 import logging
 import warnings
+from typing import Callable, Sequence
+
+import scipy.sparse as sp
 
 logger = logging.getLogger(__name__)
 
+__all__ = ["import_distributed", "local_client", "ensure_client", "total_threads", "map_partitions"]
 
-def _import_distributed():
+
+def import_distributed():
+    """The ``distributed`` module, or an ImportError that says how to install it (extra ``scale``)."""
     try:
         import distributed
     except ImportError as err:  # pragma: no cover - depends on the environment
@@ -47,11 +58,11 @@ def local_client(n_workers: int = 2, threads_per_worker: int = 1, memory_limit: 
 
     Examples
     --------
-    >>> from filmrec_toolkit.scale import local_client, recommend_distributed   # doctest: +SKIP
+    >>> from filmrec_toolkit.scale import local_client                          # doctest: +SKIP
     >>> with local_client(n_workers=2) as client:                               # doctest: +SKIP
-    ...     recs = recommend_distributed(model, k=10, client=client)
+    ...     recs = model.recommend(k=10, client=client)
     """
-    distributed = _import_distributed()
+    distributed = import_distributed()
     from ..exceptions import check_positive_int
 
     n_workers = check_positive_int(n_workers, "n_workers")
@@ -69,7 +80,7 @@ def local_client(n_workers: int = 2, threads_per_worker: int = 1, memory_limit: 
 
 def ensure_client(client):
     """Return ``client`` (any distributed.Client), the current client when None, or raise a clear error."""
-    distributed = _import_distributed()
+    distributed = import_distributed()
     if client is None:
         try:
             return distributed.get_client()
@@ -85,3 +96,50 @@ def ensure_client(client):
 def total_threads(client) -> int:
     """Threads over all workers of ``client`` (at least 1)."""
     return max(1, sum(client.nthreads().values()))
+
+
+def map_partitions(client, func: Callable, shared, partitions: Sequence[Sequence], *, show_progress: bool = False,
+                   desc: str = "partitions", shared_future=None) -> list:
+    """``[func(shared, *args) for args in partitions]`` computed on the workers of ``client``, in order.
+
+    ``shared`` (e.g. a fitted model) is sent once to every worker (``broadcast=True``);
+    the arguments of a partition that hold a sparse matrix are scattered straight to the
+    workers instead of travelling inside the task.
+
+    Parameters
+    ----------
+    client : distributed.Client or None
+        None: the current client.
+    func : callable
+        Importable on the workers (a module-level function).
+    shared : object
+        Picklable; the first argument of every call.
+    partitions : sequence of argument tuples
+        The other arguments of each call.
+    show_progress : bool
+        A progress bar over finished partitions.
+    desc : str
+        Its label.
+    shared_future : distributed.Future, optional
+        ``shared`` already scattered (then ``shared`` is not sent again).
+
+    Returns
+    -------
+    list
+        ``func``'s results, in the order of ``partitions``.
+    """
+    client = ensure_client(client)
+    if shared_future is None:
+        shared_future = client.scatter(shared, broadcast=True, hash=False)
+    futures = []
+    for args in partitions:
+        # bulky per-partition data (sparse matrices) goes straight to the workers
+        args = [client.scatter(a, hash=False) if sp.issparse(a) else a for a in args]
+        futures.append(client.submit(func, shared_future, *args, pure=False))
+    if show_progress and futures:
+        from distributed import as_completed
+        from tqdm.auto import tqdm
+
+        for _ in tqdm(as_completed(futures), total=len(futures), desc=desc, unit="part"):
+            pass
+    return client.gather(futures)
