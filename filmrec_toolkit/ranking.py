@@ -23,6 +23,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ._config import ITEM_COL, RANK_COL, SCORE_COL, TOPK_COLUMNS, USER_COL
+from ._validation import check_k
 from .datasets.dataset import Dataset, ensure_dataset
 from .datasets.vocab import Vocabulary
 from .exceptions import check_frame
@@ -54,9 +55,7 @@ def ranked_rows(recommendations: pd.DataFrame, train: Dataset, k: int | None = N
     """
     check_frame(recommendations, (USER_COL, ITEM_COL, RANK_COL), param,
                 "Pass the top-k frame returned by model.recommend(...).")
-    if k is not None:
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"k == {k!r}, must be an integer >= 1 (or None for the whole list).")
+    k = check_k(k, allow_none=True)
     frame = recommendations[[USER_COL, ITEM_COL, RANK_COL]]
     if k is not None:
         frame = frame.loc[frame[RANK_COL] <= k]

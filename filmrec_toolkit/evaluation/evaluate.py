@@ -35,9 +35,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .._config import USER_COL
-from .._validation import check_number, check_option
+from .._validation import check_k, check_number, check_option
 from ..datasets.dataset import Dataset, ensure_dataset
-from ..exceptions import check_positive_int
 from ..metrics.accuracy import ranking_metrics
 from ..ranking import candidate_mask, exclusion_matrix, topk_frame
 from ..recommenders.base import Recommender, default_chunk_size
@@ -222,7 +221,7 @@ def evaluate(model: Recommender, train: Dataset, test: Dataset, k: int | Iterabl
     if test.user_vocab != train.user_vocab or test.item_vocab != train.item_vocab:
         raise ValueError("train and test must share vocabularies: split one Dataset "
                          "(stratified_split, user_random_split, ...) instead of loading them separately.")
-    ks = tuple(sorted({check_positive_int(v, "k") for v in ([k] if np.ndim(k) == 0 else k)}))
+    ks = tuple(sorted({check_k(v) for v in ([k] if np.ndim(k) == 0 else k)}))
     if not ks:
         raise ValueError("k is empty; give at least one cut-off, e.g. k=(10,).")
     if refit not in (True, False, "auto"):

@@ -26,6 +26,7 @@ import scipy.sparse as sp
 from .._config import ITEM_COL, RANK_COL, SCORE_COL, USER_COL
 from .._params import ParamsMixin
 from .._topk import dot_error_bound, pair_dots, topk, topk_refined
+from .._validation import check_k
 from ..datasets.dataset import Dataset, ensure_dataset
 from ..exceptions import check_fitted, check_positive_int
 from ..ranking import candidate_mask as candidate_mask_of
@@ -177,7 +178,7 @@ class Recommender(ParamsMixin):
         vals : ndarray (n, min(k, n_items)) of float32 scores (``-inf``: no item)
         """
         check_fitted(self, "train_")
-        k = check_positive_int(k, "k")
+        k = check_k(k)
         rows = self._check_rows(user_rows)
         exclude = exclusion_matrix(exclude_seen, self.train_, param="exclude_seen")
         _check_candidate_mask(candidate_mask, len(rows), self.n_items_)
@@ -301,7 +302,7 @@ class Recommender(ParamsMixin):
             Ranking tasks with ``client`` (default 4 x the cluster's threads, at most one per chunk).
         """
         check_fitted(self, "train_")
-        k = check_positive_int(k, "k")
+        k = check_k(k)
         user_ids = self.user_vocab_.ids if users is None else np.atleast_1d(np.asarray(users))
         rows = self.user_vocab_.to_rows(user_ids, param="users")
         mask = candidate_mask_of(candidates, self.item_vocab_, user_ids, param="candidates")
