@@ -4,9 +4,10 @@
 chunk by chunk on the device, with the tie-breaking of :func:`filmrec_toolkit._topk.topk`
 (score descending, then lower column first; NaN counts as ``-inf``).
 :func:`recommend_rows_torch` is what ``Recommender.recommend_rows(..., device=...)`` runs:
-factor models (ALS, BPR), ``ContentRecommender`` (profiles · item vectors), ``EASE``
-(history · B) and ``ItemKNN`` (history · sparse similarity) score on the device; any other
-model scores with its own ``score`` and only the top-k runs on the device.
+factor models (ALS, BPR, ``ContentToCF``: user factors · item factors),
+``ContentRecommender`` (profiles · item vectors), ``EASE`` and ``EASESide`` (history · B)
+and ``ItemKNN`` (history · sparse similarity) score on the device; any other model
+(hybrids, popularity, ...) scores with its own ``score`` and only the top-k runs on the device.
 
 How ties stay identical to the NumPy path: ``torch.topk`` gives the ``k`` largest scores
 but no order among equal ones. Each row's k-th value is compared with every score: when
@@ -226,6 +227,8 @@ def recommend_rows_torch(model, rows: np.ndarray, k: int, exclude: sp.csr_matrix
     n_items = model.n_items_
     kk = min(k, n_items)
     chunk = chunk_size or device_chunk_size(n_items, dev)
+    if len(rows):  # the model's own checks at use (e.g. EASESide's parameters), which _scorer bypasses
+        model.score(rows[:1])
     score = _scorer(model, dev)
     shared = None
     if isinstance(candidate_mask, np.ndarray):
