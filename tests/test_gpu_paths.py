@@ -9,6 +9,7 @@ CUDA-only branches (no CUDA present, device memory too small) are reached by pat
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -221,7 +222,10 @@ def test_bench_gpu_quick_without_encoder():
     out = _run_bench("--skip-encoder")
     assert "not run on a GPU: " in out
     assert "EASE fit" in out and "torch float64 B vs NumPy" in out
-    assert "Content top-10" in out and "lists differing from NumPy: 0 of" in out
+    assert "Content top-10" in out
+    counts = [(int(a), int(b)) for a, b in re.findall(r"lists differing from NumPy: (\d+) of (\d+)", out.replace(",", ""))]
+    assert len(counts) == 3  # EASE float64, EASE float32, content
+    assert all(n <= 0.01 * total for n, total in counts), counts
     assert "encoder skipped (--skip-encoder)" in out
 
 
