@@ -183,24 +183,30 @@ def _scorer(model, dev):
 
     from .profiles.user import UserProfiler
     from .recommenders.content import ContentRecommender
+    from .recommenders.content_to_cf import ContentToCF
     from .recommenders.ease import EASE
+    from .recommenders.ease_side import EASESide
     from .recommenders.itemknn import ItemKNN
+    from .recommenders.mf import ALS
 
     def dense_rows(x: sp.csr_matrix, rows: np.ndarray):
         return torch.from_numpy(np.asarray(x[rows].toarray(), dtype=np.float32)).to(dev)
 
-    if hasattr(model, "user_factors_") and hasattr(model, "item_factors_"):
+    # only where the class scores exactly as below: a subclass with its own _score uses it
+    own = type(model)._score
+    if own in (ALS._score, ContentToCF._score) and hasattr(model, "user_factors_") and hasattr(model, "item_factors_"):
         U = torch.from_numpy(np.ascontiguousarray(model.user_factors_, dtype=np.float32))
         V = torch.from_numpy(np.ascontiguousarray(model.item_factors_, dtype=np.float32)).to(dev)
         return lambda rows: U[torch.from_numpy(rows)].to(dev) @ V.T
-    if isinstance(model, ContentRecommender) and type(model.profiler_).score is UserProfiler.score:
+    if (isinstance(model, ContentRecommender) and own is ContentRecommender._score
+            and type(model.profiler_).score is UserProfiler.score):
         P = torch.from_numpy(np.ascontiguousarray(model.profiler_.profiles_, dtype=np.float32))
         V = torch.from_numpy(np.ascontiguousarray(model.embeddings_.matrix, dtype=np.float32)).to(dev)
         return lambda rows: P[torch.from_numpy(rows)].to(dev) @ V.T
-    if isinstance(model, EASE):
+    if isinstance(model, EASE) and own in (EASE._score, EASESide._score):
         B = torch.from_numpy(np.ascontiguousarray(model.B_, dtype=np.float32)).to(dev)
         return lambda rows: dense_rows(model.X_, rows) @ B
-    if isinstance(model, ItemKNN):
+    if isinstance(model, ItemKNN) and own is ItemKNN._score:
         St = sp.csr_matrix(model.similarity_.T, dtype=np.float32)  # (X S)^T = S^T X^T: sparse @ dense
         with warnings.catch_warnings():  # torch calls its sparse CSR support "beta"
             warnings.simplefilter("ignore", UserWarning)

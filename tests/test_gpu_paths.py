@@ -234,3 +234,18 @@ def test_bench_gpu_quick_without_encoder():
 def test_bench_gpu_quick_with_encoder():
     out = _run_bench()
     assert "not run on a GPU: " in out and "TextEncoder float32" in out and "texts/s" in out
+
+
+def test_device_path_uses_a_subclass_own_score(synth):
+    """A subclass that scores its own way is ranked by its score on the device, not by the parent's formula."""
+
+    class NegatedEASE(ft.EASE):
+        def _score(self, user_rows):
+            return -super()._score(user_rows)
+
+    model = NegatedEASE(l2=50.0).fit(synth)
+    want = model.recommend(k=5)
+    got = model.recommend(k=5, device="cpu")
+    assert _same_lists(got, want) <= 0.01 * len(want)
+    plain = ft.EASE(l2=50.0).fit(synth).recommend(k=5, device="cpu")  # history · B: other lists
+    assert (plain["item_id"].to_numpy() != got["item_id"].to_numpy()).mean() > 0.5
