@@ -66,10 +66,13 @@ def test_torch_gram_in_one_column_blocks_equals_scipy():
     want = np.array([[17, 0, 2, 0], [0, 9, 3, 0], [2, 3, 5, 0], [0, 0, 0, 0]], dtype=np.float64)  # XᵀX by hand
     np.testing.assert_array_equal((x.T @ x).toarray(), want)
     for dtype in (torch.float64, torch.float32):
-        for budget in (1, 10**9):  # one item column per block, then all at once
-            gram = ease_mod._torch_gram(x, torch.device("cpu"), dtype, budget_bytes=budget)
+        for budget in (1, 10**9):  # the GPU form on the CPU: one item column per block, then all at once
+            gram = ease_mod._torch_gram(x, torch.device("cpu"), dtype, budget_bytes=budget, blocks=True)
             assert gram.dtype == dtype
             np.testing.assert_array_equal(gram.numpy(), want)
+        gram = ease_mod._torch_gram(x, torch.device("cpu"), dtype)  # the CPU form: scipy's product
+        assert gram.dtype == dtype
+        np.testing.assert_array_equal(gram.numpy(), want)
 
 
 @pytest.mark.parametrize("implicit", [True, False])
@@ -249,3 +252,21 @@ def test_device_path_uses_a_subclass_own_score(synth):
     assert _same_lists(got, want) <= 0.01 * len(want)
     plain = ft.EASE(l2=50.0).fit(synth).recommend(k=5, device="cpu")  # history · B: other lists
     assert (plain["item_id"].to_numpy() != got["item_id"].to_numpy()).mean() > 0.5
+
+
+def test_ease_with_the_gpu_gram_form_on_cpu_equals_numpy(synth, monkeypatch):
+    """The Gram matrix a GPU fit builds (sparse Xᵀ x dense column blocks), run end to end on the CPU."""
+    real = ease_mod._torch_gram
+    calls = []
+
+    def blocks(x, dev, dtype):
+        calls.append(dev.type)
+        return real(x, dev, dtype, budget_bytes=50_000, blocks=True)  # ~25 item columns per block
+
+    monkeypatch.setattr(ease_mod, "_torch_gram", blocks)
+    for implicit in (True, False):
+        want = ft.EASE(l2=50.0, implicit=implicit).fit(synth)
+        got = ft.EASE(l2=50.0, implicit=implicit, device="cpu").fit(synth)
+        np.testing.assert_allclose(got.B_, want.B_, rtol=0, atol=1e-6 * np.abs(want.B_).max())
+        assert _same_lists(got.recommend(k=10), want.recommend(k=10)) == 0
+    assert calls == ["cpu", "cpu"]
