@@ -236,14 +236,16 @@ class EASE(Recommender):
     device : None, "cpu", "cuda", "cuda:N" or "auto"
         Where the closed form is computed. None (default): NumPy on the CPU
         (``np.linalg.inv``), the results of earlier versions bit for bit. Otherwise torch
-        on that device: the Gram matrix from the sparse interactions, a Cholesky
+        on that device: the Gram matrix from the sparse interactions (on a GPU in column
+        blocks, sparse x dense; on the CPU scipy's sparse product), a Cholesky
         factorisation and its inverse (``torch.cholesky_inverse``; ``torch.linalg.inv``
         if the factorisation fails), and B. ``"auto"``: CUDA when torch sees a GPU, else
         the CPU. B is stored as a NumPy array in every case.
     dtype : {"float64", "float32"}
         Precision of the Gram matrix and the solve (B is stored as float32 either way).
-        float32 halves the memory and is several times faster on most GPUs; B then
-        differs from float64's by ~1e-5 relative, which can swap near-tied items.
+        float32 halves the memory and is much faster on GPUs with little float64
+        throughput (most consumer cards); B then differs from float64's by ~1e-6 of its
+        largest weight, which can swap near-tied items.
 
     Attributes
     ----------
