@@ -4,9 +4,10 @@
 chunk by chunk on the device, with the tie-breaking of :func:`filmrec_toolkit._topk.topk`
 (score descending, then lower column first; NaN counts as ``-inf``).
 :func:`recommend_rows_torch` is what ``Recommender.recommend_rows(..., device=...)`` runs:
-factor models (ALS, BPR), ``ContentRecommender`` (profiles · item vectors), ``EASE``
-(history · B) and ``ItemKNN`` (history · sparse similarity) score on the device; any other
-model scores with its own ``score`` and only the top-k runs on the device.
+factor models (ALS, BPR, ``ContentToCF``: user factors · item factors),
+``ContentRecommender`` (profiles · item vectors), ``EASE`` and ``EASESide`` (history · B)
+and ``ItemKNN`` (history · sparse similarity) score on the device; any other model
+(hybrids, popularity, ...) scores with its own ``score`` and only the top-k runs on the device.
 
 How ties stay identical to the NumPy path: ``torch.topk`` gives the ``k`` largest scores
 but no order among equal ones. Each row's k-th value is compared with every score: when
@@ -182,24 +183,30 @@ def _scorer(model, dev):
 
     from .profiles.user import UserProfiler
     from .recommenders.content import ContentRecommender
+    from .recommenders.content_to_cf import ContentToCF
     from .recommenders.ease import EASE
+    from .recommenders.ease_side import EASESide
     from .recommenders.itemknn import ItemKNN
+    from .recommenders.mf import ALS
 
     def dense_rows(x: sp.csr_matrix, rows: np.ndarray):
         return torch.from_numpy(np.asarray(x[rows].toarray(), dtype=np.float32)).to(dev)
 
-    if hasattr(model, "user_factors_") and hasattr(model, "item_factors_"):
+    # only where the class scores exactly as below: a subclass with its own _score uses it
+    own = type(model)._score
+    if own in (ALS._score, ContentToCF._score) and hasattr(model, "user_factors_") and hasattr(model, "item_factors_"):
         U = torch.from_numpy(np.ascontiguousarray(model.user_factors_, dtype=np.float32))
         V = torch.from_numpy(np.ascontiguousarray(model.item_factors_, dtype=np.float32)).to(dev)
         return lambda rows: U[torch.from_numpy(rows)].to(dev) @ V.T
-    if isinstance(model, ContentRecommender) and type(model.profiler_).score is UserProfiler.score:
+    if (isinstance(model, ContentRecommender) and own is ContentRecommender._score
+            and type(model.profiler_).score is UserProfiler.score):
         P = torch.from_numpy(np.ascontiguousarray(model.profiler_.profiles_, dtype=np.float32))
         V = torch.from_numpy(np.ascontiguousarray(model.embeddings_.matrix, dtype=np.float32)).to(dev)
         return lambda rows: P[torch.from_numpy(rows)].to(dev) @ V.T
-    if isinstance(model, EASE):
+    if isinstance(model, EASE) and own in (EASE._score, EASESide._score):
         B = torch.from_numpy(np.ascontiguousarray(model.B_, dtype=np.float32)).to(dev)
         return lambda rows: dense_rows(model.X_, rows) @ B
-    if isinstance(model, ItemKNN):
+    if isinstance(model, ItemKNN) and own is ItemKNN._score:
         St = sp.csr_matrix(model.similarity_.T, dtype=np.float32)  # (X S)^T = S^T X^T: sparse @ dense
         with warnings.catch_warnings():  # torch calls its sparse CSR support "beta"
             warnings.simplefilter("ignore", UserWarning)
@@ -226,6 +233,8 @@ def recommend_rows_torch(model, rows: np.ndarray, k: int, exclude: sp.csr_matrix
     n_items = model.n_items_
     kk = min(k, n_items)
     chunk = chunk_size or device_chunk_size(n_items, dev)
+    if len(rows):  # the model's own checks at use (e.g. EASESide's parameters), which _scorer bypasses
+        model.score(rows[:1])
     score = _scorer(model, dev)
     shared = None
     if isinstance(candidate_mask, np.ndarray):

@@ -50,16 +50,23 @@ class EASESide(EASE):
         Weight of the side-information rows (0 = plain EASE).
     implicit : bool
         Use 1 for every rating (default) instead of the rating value.
+    device : None, "cpu", "cuda", "cuda:N" or "auto"
+        Where the closed form is computed (see :class:`EASE`): None = NumPy; otherwise
+        torch, with ``side_weight · F Fᵀ`` added to the Gram matrix on the device.
+    dtype : {"float64", "float32"}
+        Precision of the Gram matrix and the solve (see :class:`EASE`).
     """
 
     name = "EASESide"
 
     def __init__(self, features: ItemEmbeddings, l2: float = 500.0, side_weight: float = 50.0,
-                 implicit: bool = True) -> None:
+                 implicit: bool = True, device=None, dtype: str = "float64") -> None:
         self.features = features
         self.l2 = l2
         self.side_weight = side_weight
         self.implicit = implicit
+        self.device = device
+        self.dtype = dtype
 
     def _check_params(self) -> float:
         if not isinstance(self.features, ItemEmbeddings):
@@ -76,14 +83,13 @@ class EASESide(EASE):
                              "penalty); e.g. l2=500.0.")
         return float(w)
 
-    def _gram_extra(self, train: Dataset) -> np.ndarray | None:
-        """w · F Fᵀ: the weighted side information stacked under the ratings (collective EASE)."""
+    def _gram_side(self, train: Dataset) -> tuple[float, np.ndarray] | None:
+        """``(w, F)``: the Gram matrix gains w · F Fᵀ, the weighted side information stacked under the ratings."""
         w = self._check_params()
         features = self.features.align(train)  # raises for items without a vector
         if w == 0:
             return None  # plain EASE, bit for bit
-        f = features.matrix.astype(np.float64)
-        return w * (f @ f.T)
+        return w, features.matrix.astype(np.float64)
 
     def _score(self, user_rows: np.ndarray) -> np.ndarray:
         self._check_params()
