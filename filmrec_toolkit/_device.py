@@ -31,6 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._topk import topk
+from ._validation import check_k
 from .exceptions import check_positive_int
 
 logger = logging.getLogger(__name__)
@@ -143,7 +144,7 @@ def torch_topk(scores=None, k: int = 10, *, factors=None, exclude=None, device="
 
     if (scores is None) == (factors is None):
         raise ValueError("torch_topk: pass exactly one of scores=(n, m) array or factors=(U, V).")
-    k = check_positive_int(k, "k")
+    k = check_k(k)
     dev = resolve_device(device)
     if factors is not None:
         U, V = factors
