@@ -20,8 +20,7 @@ from .evaluation import *  # noqa: F401,F403
 from .exceptions import ChecksumError, NotFittedError, UnknownIdError, UnsafeFileError  # noqa: F401 (public)
 from .features import *  # noqa: F401,F403
 from .metrics import *  # noqa: F401,F403
-from .persistence import load, save  # noqa: F401 (public)
-from .persistence import artefact_key, artefact_path, fit_or_load, load_or_fit  # noqa: F401 (public)
+from .persistence import artefact_key, artefact_path, fit_or_load, load, load_or_fit, save  # noqa: F401 (public)
 from .plots import *  # noqa: F401,F403
 from .profiles import *  # noqa: F401,F403
 from .ranking import ranked_rows, stored_entries  # noqa: F401 (public)

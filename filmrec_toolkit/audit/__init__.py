@@ -4,8 +4,14 @@ from .accuracy import accuracy_per_user
 from .adjust import activity_adjusted_gap, adjusted_gaps
 from .compare import compare_models, describe_comparison, paired_verdicts
 from .exposure import exposure_by_group
-from .findings import gap_findings, load_published, published_accuracy, replication_findings, split_agreement
-from .findings import gap_change_sentences
+from .findings import (
+    gap_change_sentences,
+    gap_findings,
+    load_published,
+    published_accuracy,
+    replication_findings,
+    split_agreement,
+)
 from .groups import (
     DEFAULT_ATTRIBUTES,
     GroupFairness,
