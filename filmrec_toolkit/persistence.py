@@ -473,7 +473,8 @@ def load_or_fit(name: str, factory: Callable[[], object], *, dataset, params=Non
     Returns
     -------
     The loaded or newly built object. A file that cannot be read (damaged, written by a
-    newer format) is logged as a warning and rebuilt.
+    newer format) is logged as a warning and rebuilt; an object that :func:`save` refuses
+    (something inside it has no array form) is returned unsaved, with a warning.
     """
     if not callable(factory):
         raise TypeError(f"factory must be a callable with no arguments (e.g. lambda: model.fit(train)), "
@@ -491,7 +492,12 @@ def load_or_fit(name: str, factory: Callable[[], object], *, dataset, params=Non
             return obj
     obj = factory()
     path.parent.mkdir(parents=True, exist_ok=True)
-    save(obj, path)
+    try:
+        save(obj, path)
+    except TypeError as exc:  # something inside has no array form (e.g. a scikit-learn transformer)
+        logger.warning("artefact %r: computed %s but could not save it, so it is computed again next time (%s)",
+                       name, type(obj).__name__, exc)
+        return obj
     logger.info("artefact %r: computed %s and saved it to %s", name, type(obj).__name__, path)
     return obj
 

@@ -100,3 +100,21 @@ def test_errors(tmp_path):
         ft.artefact_key("x", "d", {"f": object()})
     with pytest.raises(ValueError, match="fit arguments"):
         ft.fit_or_load(ft.EASE(), data_home=tmp_path)
+
+
+def test_an_object_save_refuses_is_returned_unsaved_with_a_warning(tmp_path, caplog):
+    class Opaque:  # not a filmrec_toolkit class: save() refuses it
+        pass
+
+    calls = []
+
+    def factory():
+        calls.append(1)
+        return {"model": Opaque()}
+
+    with caplog.at_level(logging.WARNING, logger="filmrec_toolkit.persistence"):
+        out = ft.load_or_fit("opaque", factory, dataset="d", data_home=tmp_path)
+    assert isinstance(out["model"], Opaque) and "could not save" in caplog.text
+    assert not list((tmp_path / "artefacts").glob("*.npz"))
+    ft.load_or_fit("opaque", factory, dataset="d", data_home=tmp_path)
+    assert len(calls) == 2  # nothing saved, so computed again
