@@ -365,6 +365,7 @@ def _key_part(value, where: str):
     """A JSON value that changes whenever ``value`` does (arrays and data by content hash)."""
     from .datasets.dataset import Dataset
     from .datasets.vocab import Vocabulary
+    from .features.embeddings import ItemEmbeddings
 
     if value is None or isinstance(value, (bool, str)):
         return value
@@ -393,6 +394,9 @@ def _key_part(value, where: str):
     if isinstance(value, Dataset):
         return {"$dataset": value.name, "ratings": _frame_digest(value.ratings),
                 "items": _array_digest(value.item_vocab.ids), "users": _array_digest(value.user_vocab.ids)}
+    if isinstance(value, ItemEmbeddings):  # by content: its meta also holds cache statistics of the run
+        return {"$embeddings": str(value.model_id), "matrix": _array_digest(value.matrix),
+                "item_ids": _array_digest(value.item_ids)}
     cls = type(value)
     if cls.__module__ == _PACKAGE or cls.__module__.startswith(_PACKAGE + "."):
         if dataclasses.is_dataclass(value):

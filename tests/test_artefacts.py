@@ -64,6 +64,8 @@ def test_a_changed_parameter_or_dataset_gives_another_key(data, tmp_path):
     shifted = ft.ItemEmbeddings(emb.matrix[::-1].copy(), emb.item_ids, model_id=emb.model_id)
     assert (ft.artefact_key("c", train, ft.ContentRecommender(emb))
             != ft.artefact_key("c", train, ft.ContentRecommender(shifted)))  # embeddings by content
+    same = ft.ItemEmbeddings(emb.matrix.copy(), emb.item_ids, model_id=emb.model_id, meta={"n_cached": 60})
+    assert ft.artefact_key("c", train, emb) == ft.artefact_key("c", train, same)  # not by the run's cache statistics
     assert ft.artefact_key("s", "ml-100k", {"k": [3, 4]}) != ft.artefact_key("s", "ml-100k", {"k": [3, 4, 5]})
     assert ft.artefact_key("s", "ml-100k", {"a": 1, "b": 2}) == ft.artefact_key("s", "ml-100k", {"b": 2, "a": 1})
     p1 = ft.artefact_path("m", train, {"estimator": ft.EASE(l2=500.0)}, data_home=tmp_path)
