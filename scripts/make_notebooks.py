@@ -511,17 +511,16 @@ NB03 = dict(
         only when the best weight beats weight 0 in a paired test on the validation users. With
         weight 0 a hybrid ranks exactly as EASE. The named model set is `ft.standard_models`
         (one definition for every notebook); `ft.tune_lm_hybrids` holds the hybrids' grids.
-        The tuning results and every fitted model are saved in the data home
-        (`load_or_fit` / `fit_or_load`, keyed by the split and the parameters): notebook 04 and
-        later runs load them instead of fitting again.
+        The tuning results (`cache=True`) and every fitted model (`fit_or_load`) are saved in
+        the data home, keyed by the split and every parameter: notebook 04 and later runs load
+        them instead of fitting again.
         """),
         code("""
         train, test = ft.stratified_split(ds, 0.75, random_state=seed)
         genre_features = ft.embed_items(items_ds, encoder=ft.GenreEncoder(), cache=False)
         # validation carved out of train the same way; the test split is never looked at
         tune_train, valid = ft.stratified_split(train, 0.75, random_state=seed + 1)
-        tuned = ft.load_or_fit("lm-hybrid-tuning", lambda: ft.tune_lm_hybrids(embeddings, tune_train, valid, metric=f"ndcg@{k}"),
-                               dataset=tune_train, params={"valid": valid, "embeddings": embeddings, "metric": f"ndcg@{k}"})
+        tuned = ft.tune_lm_hybrids(embeddings, tune_train, valid, metric=f"ndcg@{k}", cache=True)
         results["hybrid_params"] = {name: result.best_params for name, result in tuned.items()}
         models = ft.standard_models(embeddings, genre_features=genre_features, random_state=seed,
                                     hybrid_params=results["hybrid_params"])
@@ -629,8 +628,7 @@ NB03 = dict(
         seen = ft.Dataset.concat([rb_train, rb_valid])
         rb_eval_users = None if not n_eval_users else np.sort(rng.choice(rb_test.user_ids, min(n_eval_users, rb_test.n_users), replace=False))
         # the hybrids' weights, chosen on this protocol's validation split
-        rb_tuned = ft.load_or_fit("lm-hybrid-tuning", lambda: ft.tune_lm_hybrids(embeddings, rb_train, rb_valid, metric=f"ndcg@{k}"),
-                                  dataset=rb_train, params={"valid": rb_valid, "embeddings": embeddings, "metric": f"ndcg@{k}"})
+        rb_tuned = ft.tune_lm_hybrids(embeddings, rb_train, rb_valid, metric=f"ndcg@{k}", cache=True)
         results["recbole_hybrid_params"] = {name: result.best_params for name, result in rb_tuned.items()}
         recbole_models = ft.standard_models(embeddings, random_state=seed, hybrid_params=results["recbole_hybrid_params"])
         recbole = {name: ft.evaluate(ft.fit_or_load(m, seen, name=name), seen, rb_test, k=(k,), users=rb_eval_users,
@@ -734,8 +732,7 @@ NB04 = dict(
         # the hybrid's weights are chosen on a validation split carved out of train (weight 0 = EASE alone;
         # the LM is switched on only for a significant paired gain on the validation users)
         tune_train, valid = ft.stratified_split(train, 0.75, random_state=seed + 1)
-        tuned = ft.load_or_fit("lm-hybrid-tuning", lambda: ft.tune_lm_hybrids(embeddings, tune_train, valid, metric=f"ndcg@{k}"),
-                               dataset=tune_train, params={"valid": valid, "embeddings": embeddings, "metric": f"ndcg@{k}"})
+        tuned = ft.tune_lm_hybrids(embeddings, tune_train, valid, metric=f"ndcg@{k}", cache=True)
         results["hybrid_params"] = tuned["Hybrid (EASE + LM)"].best_params
         models = ft.standard_models(embeddings, random_state=seed, include=audited_models,
                                     hybrid_params={name: result.best_params for name, result in tuned.items()})
@@ -866,8 +863,7 @@ NB04 = dict(
         users, and `gap_change_sentences` says what the numbers show.
         """),
         code("""
-        lm_tuning = ft.load_or_fit("lm-hybrid-tuning", lambda: ft.tune_lm_hybrids(embeddings, b_train, b_valid, metric=f"ndcg@{k}"),
-                                   dataset=b_train, params={"valid": b_valid, "embeddings": embeddings, "metric": f"ndcg@{k}"})
+        lm_tuning = ft.tune_lm_hybrids(embeddings, b_train, b_valid, metric=f"ndcg@{k}", cache=True)
         lm_name = max(lm_tuning, key=lambda name: lm_tuning[name].best_score)
         lm_model = ft.standard_models(embeddings, include=[lm_name], hybrid_params={lm_name: lm_tuning[lm_name].best_params})[lm_name]
         lm_eval = ft.evaluate(ft.fit_or_load(lm_model, b_seen, name=lm_name), b_seen, b_test, k=(k,), refit=False)

@@ -74,3 +74,22 @@ def test_tune_lm_hybrids_chooses_from_the_grid(features):
         built = ft.standard_models(emb, hybrid_params={name: result.best_params})[name]
         assert built.get_params().keys() == result.best_estimator.get_params().keys()
         assert all(built.get_params()[p] == v for p, v in result.best_params.items())
+
+
+def test_tune_lm_hybrids_cache_loads_the_second_time(features, monkeypatch):
+    import filmrec_toolkit.recommenders.standard as standard
+
+    ds, emb = features
+    train, valid = ft.random_split(ds, 0.75, random_state=0)
+    first = ft.tune_lm_hybrids(emb, train, valid, metric="ndcg@5", cache=True)
+    monkeypatch.setattr(standard, "tune_blend", lambda *a, **kw: pytest.fail("tuned again instead of loading"))
+    again = ft.tune_lm_hybrids(emb, train, valid, metric="ndcg@5", cache=True)
+    assert {n: r.best_params for n, r in again.items()} == {n: r.best_params for n, r in first.items()}
+    assert all(again[n].best_score == pytest.approx(first[n].best_score) for n in first)
+    with pytest.raises(AssertionError, match="tuned again"):  # another metric is another key: tuned again
+        try:
+            ft.tune_lm_hybrids(emb, train, valid, metric="ndcg@3", cache=True)
+        except pytest.fail.Exception as exc:
+            raise AssertionError(str(exc)) from None
+    with pytest.raises(TypeError, match="cache"):
+        ft.tune_lm_hybrids(emb, train, valid, cache="yes")

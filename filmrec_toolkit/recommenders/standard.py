@@ -125,7 +125,7 @@ def standard_models(embeddings: ItemEmbeddings | None = None, *, genre_features:
 
 
 def tune_lm_hybrids(embeddings: ItemEmbeddings, train, valid, *, metric: str = "ndcg@10", alpha: float = 0.05,
-                    **evaluate_kwargs) -> dict:
+                    cache: bool = False, **evaluate_kwargs) -> dict:
     """Choose the weights of the two LM hybrids of :func:`standard_models` on validation.
 
     Each hybrid is tuned with :func:`tune_blend` on the grid of :data:`LM_HYBRID_GRIDS`:
@@ -142,6 +142,10 @@ def tune_lm_hybrids(embeddings: ItemEmbeddings, train, valid, *, metric: str = "
     metric : str
         Per-user validation metric with its cut-off, e.g. ``f"ndcg@{k}"``.
     alpha : float in (0, 1)
+    cache : bool
+        Save the results in the data home and load them on the next call with the same
+        splits, embeddings, grids and settings (:func:`filmrec_toolkit.load_or_fit`, artefact
+        ``"lm-hybrid-tuning"``); any change of these tunes again.
     **evaluate_kwargs
         Passed to :func:`filmrec_toolkit.evaluate`.
 
@@ -151,6 +155,19 @@ def tune_lm_hybrids(embeddings: ItemEmbeddings, train, valid, *, metric: str = "
     """
     if not isinstance(embeddings, ItemEmbeddings):
         raise TypeError(f"embeddings must be ItemEmbeddings (from embed_items), got {type(embeddings).__name__}.")
-    base = standard_models(embeddings, include=list(LM_HYBRID_GRIDS))
-    return {name: tune_blend(base[name], grid, train, valid, off=off, metric=metric, alpha=alpha, **evaluate_kwargs)
-            for name, (grid, off) in LM_HYBRID_GRIDS.items()}
+    if not isinstance(cache, bool):
+        raise TypeError(f"cache={cache!r} must be True or False.")
+
+    def run() -> dict:
+        base = standard_models(embeddings, include=list(LM_HYBRID_GRIDS))
+        return {name: tune_blend(base[name], grid, train, valid, off=off, metric=metric, alpha=alpha, **evaluate_kwargs)
+                for name, (grid, off) in LM_HYBRID_GRIDS.items()}
+
+    if not cache:
+        return run()
+    from ..persistence import load_or_fit
+
+    return load_or_fit("lm-hybrid-tuning", run, dataset=train,
+                       params={"valid": valid, "embeddings": embeddings, "metric": metric, "alpha": alpha,
+                               "grids": LM_HYBRID_GRIDS, "evaluate": evaluate_kwargs,
+                               "models": standard_models(embeddings, include=list(LM_HYBRID_GRIDS))})
