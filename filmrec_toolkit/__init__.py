@@ -20,7 +20,7 @@ from .evaluation import *  # noqa: F401,F403
 from .exceptions import ChecksumError, NotFittedError, UnknownIdError, UnsafeFileError  # noqa: F401 (public)
 from .features import *  # noqa: F401,F403
 from .metrics import *  # noqa: F401,F403
-from .persistence import load, save  # noqa: F401 (public)
+from .persistence import artefact_key, artefact_path, fit_or_load, load, load_or_fit, save  # noqa: F401 (public)
 from .plots import *  # noqa: F401,F403
 from .profiles import *  # noqa: F401,F403
 from .ranking import candidate_mask, exclusion_matrix, ranked_rows, stored_entries  # noqa: F401 (public)
@@ -37,6 +37,7 @@ _LAZY = {"widgets": ("UserInspector", "SegmentExplorer"),
          "testing": ()}
 
 __all__ = sorted({
+    "artefact_key", "artefact_path", "load_or_fit", "fit_or_load",
     "ChecksumError", "NotFittedError", "UnknownIdError", "UnsafeFileError", "clone", "torch_topk", "save", "load", "ranked_rows", "stored_entries",
     "candidate_mask", "exclusion_matrix",
     *_audit_all, *datasets.__all__, *evaluation.__all__, *features.__all__, *metrics.__all__, *plots.__all__,

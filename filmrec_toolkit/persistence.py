@@ -17,12 +17,16 @@ model object) are refused at save time with the name of the attribute.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib
 import inspect
 import json
 import logging
 import numbers
+import os
+import re
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -32,7 +36,7 @@ from ._io import atomic_save_npz, load_npz
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["save", "load", "FORMAT_VERSION"]
+__all__ = ["save", "load", "FORMAT_VERSION", "artefact_key", "artefact_path", "load_or_fit", "fit_or_load"]
 
 #: Version of the file layout written by :func:`save`; :func:`load` refuses newer ones.
 FORMAT_VERSION = 1
@@ -333,3 +337,216 @@ def load(path):
                          f"({FORMAT_VERSION}); upgrade filmrec_toolkit (file written by version "
                          f"{header.get('package_version')}).")
     return _Reader(arrays).decode(header["root"])
+
+
+# ------------------------------------------------------------------ artefacts in the data home
+def _digest(*parts: bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part)
+    return h.hexdigest()
+
+
+def _array_digest(arr) -> str:
+    arr = np.asarray(arr)
+    if arr.dtype == object:
+        arr = np.asarray([repr(v) for v in arr.ravel()], dtype=str)
+    arr = np.ascontiguousarray(arr)
+    return _digest(str(arr.dtype).encode(), str(arr.shape).encode(), arr.tobytes())
+
+
+def _frame_digest(frame) -> str:
+    hashed = pd.util.hash_pandas_object(frame, index=True).to_numpy()
+    names = frame.columns if isinstance(frame, pd.DataFrame) else [frame.name]
+    return _digest(json.dumps([str(c) for c in names]).encode(), hashed.tobytes())
+
+
+def _key_part(value, where: str):
+    """A JSON value that changes whenever ``value`` does (arrays and data by content hash)."""
+    from .datasets.dataset import Dataset
+    from .datasets.vocab import Vocabulary
+    from .features.embeddings import ItemEmbeddings
+
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        v = float(value)
+        return v if np.isfinite(v) else repr(v)
+    if isinstance(value, np.generic):
+        return _key_part(value.item(), where)
+    if isinstance(value, (list, tuple, range)):
+        return [_key_part(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {"$dict": sorted([[json.dumps(_key_part(k, where), sort_keys=True), _key_part(v, f"{where}[{k!r}]")]
+                                 for k, v in value.items()])}
+    if isinstance(value, np.ndarray):
+        return {"$array": _array_digest(value)}
+    if sp.issparse(value):
+        m = sp.csr_matrix(value)
+        return {"$csr": _digest(_array_digest(m.data).encode(), _array_digest(m.indices).encode(),
+                                _array_digest(m.indptr).encode(), str(m.shape).encode())}
+    if isinstance(value, (pd.DataFrame, pd.Series)):
+        return {"$frame": _frame_digest(value)}
+    if isinstance(value, Vocabulary):
+        return {"$vocab": _array_digest(value.ids)}
+    if isinstance(value, Dataset):
+        return {"$dataset": value.name, "ratings": _frame_digest(value.ratings),
+                "items": _array_digest(value.item_vocab.ids), "users": _array_digest(value.user_vocab.ids)}
+    if isinstance(value, ItemEmbeddings):  # by content: its meta also holds cache statistics of the run
+        return {"$embeddings": str(value.model_id), "matrix": _array_digest(value.matrix),
+                "item_ids": _array_digest(value.item_ids)}
+    cls = type(value)
+    if cls.__module__ == _PACKAGE or cls.__module__.startswith(_PACKAGE + "."):
+        if dataclasses.is_dataclass(value):
+            fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        else:
+            fields = _init_params(value)
+        return {"$class": f"{cls.__module__}:{cls.__qualname__}",
+                "params": {k: _key_part(v, f"{where}.{k}") for k, v in sorted(fields.items())}}
+    raise TypeError(f"artefact key: {where} is a {cls.__module__}.{cls.__qualname__}, which cannot be keyed; "
+                    "give plain values, arrays, frames, Datasets or filmrec_toolkit objects.")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", str(text)).strip("-").lower()[:48] or "x"
+
+
+def artefact_key(name: str, dataset, params=None) -> str:
+    """The hex key of an artefact: a sha256 of its name, data, parameters and the package version.
+
+    Parameters
+    ----------
+    name : str
+        What the artefact is, e.g. ``"segments"`` or a model name.
+    dataset : str or Dataset
+        The data it was computed from. A :class:`Dataset` is keyed by the content of its
+        ratings and vocabularies, so two splits never share a key.
+    params : optional
+        Everything else the artefact depends on: plain values, lists, dicts, arrays,
+        frames, :class:`ItemEmbeddings` (by content) and estimators (by class and
+        parameters). Any change gives another key, so a stale file is never reused.
+    """
+    from . import __version__
+
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"name={name!r} must be a non-empty string, e.g. name='segments'.")
+    payload = {"name": name, "dataset": _key_part(dataset, "dataset"), "params": _key_part(params, "params"),
+               "format_version": FORMAT_VERSION, "package_version": __version__}
+    return _digest(json.dumps(payload, sort_keys=True).encode())
+
+
+def artefact_path(name: str, dataset, params=None, *, data_home: str | os.PathLike | None = None) -> Path:
+    """Where the artefact ``name`` of ``dataset`` with ``params`` lives: ``<data home>/artefacts/``.
+
+    The file name is ``<name>-<dataset>-<key>.npz`` with the first 16 hex digits of
+    :func:`artefact_key`; the data home is ``data_home``, ``FILMREC_DATA_HOME`` or
+    ``~/.cache/filmrec_toolkit`` (:func:`filmrec_toolkit.get_data_home` order).
+    """
+    from ._config import get_data_home
+
+    key = artefact_key(name, dataset, params)
+    label = dataset if isinstance(dataset, str) else getattr(dataset, "name", type(dataset).__name__)
+    folder = get_data_home(data_home) / "artefacts"
+    return folder / f"{_slug(name)}-{_slug(label)}-{key[:16]}.npz"
+
+
+def load_or_fit(name: str, factory: Callable[[], object], *, dataset, params=None,
+                data_home: str | os.PathLike | None = None, refresh: bool = False):
+    """Load the artefact from the data home when it is there, otherwise build it with ``factory`` and save it.
+
+    The file is :func:`artefact_path` ``(name, dataset, params)``: keyed by the data and
+    every parameter, so changing one builds (and saves) a new artefact instead of reusing
+    a stale one. What happened is logged at INFO level (logger
+    ``filmrec_toolkit.persistence``): "loaded ... from ..." or "computed ... and saved".
+
+    Parameters
+    ----------
+    name : str
+        What the artefact is (part of the key and of the file name).
+    factory : callable with no arguments
+        Builds the artefact (e.g. ``lambda: model.fit(train)``); called only when no file exists.
+    dataset : str or Dataset
+    params : optional
+        Everything else the result depends on (see :func:`artefact_key`).
+    data_home : path, optional
+    refresh : bool
+        Build and overwrite even when a file exists.
+
+    Returns
+    -------
+    The loaded or newly built object. A file that cannot be read (damaged, written by a
+    newer format) is logged as a warning and rebuilt; an object that :func:`save` refuses
+    (something inside it has no array form) is returned unsaved, with a warning.
+    """
+    if not callable(factory):
+        raise TypeError(f"factory must be a callable with no arguments (e.g. lambda: model.fit(train)), "
+                        f"got {type(factory).__name__}.")
+    if not isinstance(refresh, bool):
+        raise TypeError(f"refresh={refresh!r} must be True or False.")
+    path = artefact_path(name, dataset, params, data_home=data_home)
+    if path.exists() and not refresh:
+        try:
+            obj = load(path)
+        except (ValueError, OSError, KeyError) as exc:
+            logger.warning("artefact %r: %s could not be read (%s); computing it again", name, path.name, exc)
+        else:
+            logger.info("artefact %r: loaded %s from %s", name, type(obj).__name__, path)
+            return obj
+    obj = factory()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        save(obj, path)
+    except TypeError as exc:  # something inside has no array form (e.g. a scikit-learn transformer)
+        logger.warning("artefact %r: computed %s but could not save it, so it is computed again next time (%s)",
+                       name, type(obj).__name__, exc)
+        return obj
+    logger.info("artefact %r: computed %s and saved it to %s", name, type(obj).__name__, path)
+    return obj
+
+
+def fit_or_load(estimator, *fit_args, name: str | None = None, data_home: str | os.PathLike | None = None,
+                refresh: bool = False):
+    """``estimator.fit(*fit_args)`` through :func:`load_or_fit`: a fitted copy, loaded when saved before.
+
+    The key holds the estimator's class and parameters and every fit argument (a
+    :class:`Dataset` and :class:`ItemEmbeddings` by content), so the same unfitted
+    estimator fitted on the same data is loaded from the data home, in any notebook.
+    ``estimator`` itself is never fitted or changed (a clone is).
+
+    Parameters
+    ----------
+    estimator : filmrec_toolkit estimator
+        Unfitted, e.g. ``ft.EASE()`` or ``ft.UserProfiler("rating_weighted")``.
+    *fit_args
+        Passed to ``fit``; the first is the training :class:`Dataset`.
+    name : str, optional
+        Label of the artefact (default: the class name).
+    data_home, refresh
+        As for :func:`load_or_fit`.
+
+    Examples
+    --------
+    >>> ease = ft.fit_or_load(ft.EASE(), train)                      # doctest: +SKIP
+    >>> profiler = ft.fit_or_load(ft.UserProfiler(), ds, embeddings)  # doctest: +SKIP
+    """
+    from ._params import ParamsMixin, clone
+
+    if not hasattr(estimator, "fit"):
+        raise TypeError(f"estimator must have a fit method (e.g. ft.EASE()), got {type(estimator).__name__}.")
+    if not fit_args:
+        raise ValueError("fit_or_load needs the fit arguments, e.g. fit_or_load(ft.EASE(), train).")
+    label = name or type(estimator).__name__
+
+    def factory():
+        copy = clone(estimator) if isinstance(estimator, ParamsMixin) else _copy_unfitted(estimator)
+        return copy.fit(*fit_args)
+
+    return load_or_fit(label, factory, dataset=fit_args[0],
+                       params={"estimator": estimator, "fit_args": list(fit_args[1:])},
+                       data_home=data_home, refresh=refresh)
+
+
+def _copy_unfitted(estimator):
+    return type(estimator)(**_init_params(estimator))

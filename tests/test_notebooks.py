@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -63,6 +64,43 @@ def test_notebook_follows_the_template(path):
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
     headings = [c for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("## ")]
     assert len(headings) >= 3
+
+
+#: a list length written as a number: "@10", "k=10", "k=(10,)", "top-10", "top 10", "summary(10)"
+HARD_CODED_CUTOFF = re.compile(r"@10\b|\bk\s*=\s*\(?\s*10\b|\btop[- ]10\b|summary\(\s*10\s*\)|\(10,\)", re.I)
+
+
+def hard_coded_cutoffs(nb) -> list[str]:
+    """Cells (other than the ``parameters`` cell) that hard-code the list length instead of using ``k``."""
+    return [f"cell {i}: {m.group(0)!r} in {cell.source[max(0, m.start() - 40):m.end() + 20]!r}"
+            for i, cell in enumerate(nb.cells) if "parameters" not in cell.metadata.get("tags", [])
+            for m in HARD_CODED_CUTOFF.finditer(cell.source)]
+
+
+def test_the_cutoff_check_finds_hard_coded_list_lengths():
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    params = new_code_cell("k = 10")
+    params.metadata["tags"] = ["parameters"]
+    bad = new_notebook(cells=[params, new_code_cell('ev = ft.evaluate(m, train, test, k=(10,))\nev.means["ndcg@10"]'),
+                              new_markdown_cell("## Top-10 lists"), new_code_cell("ev.summary(10)")])
+    assert len(hard_coded_cutoffs(bad)) == 4  # k=(10, @10, Top-10, summary(10); the parameters cell is exempt
+    good = new_notebook(cells=[params, new_code_cell('ev = ft.evaluate(m, train, test, k=(k,))\nev.means[f"ndcg@{k}"]'),
+                               new_markdown_cell("## Top-k lists, temporal 70/10/20 split, 2-10 % of users")])
+    assert hard_coded_cutoffs(good) == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=NAMES)
+def test_k_is_never_hard_coded(path):
+    """The list length is the parameter ``k`` in every cell but the parameters cell (code and headings)."""
+    assert hard_coded_cutoffs(nbformat.read(path, as_version=4)) == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=NAMES)
+def test_models_come_from_standard_models(path):
+    """No notebook builds its own named model set: the names are ft.standard_models'."""
+    source = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    assert not re.search(r"\"(Popularity|ItemKNN|EASE)\"\s*:\s*ft\.", source)
 
 
 # ------------------------------------------------------------------ execution (slow)
@@ -119,7 +157,7 @@ def test_02_user_profiles_and_segments(tmp_path):
 def test_03_recommendation(tmp_path):
     r = _run("03_recommendation", tmp_path)
     table = r["msr_table"]
-    ndcg = {name: row["ndcg@10"] for name, row in table.items()}
+    ndcg = {name: row[f"ndcg@{r['k']}"] for name, row in table.items()}
     assert all(ndcg[m] > ndcg["Popularity"] for m in ("ItemKNN", "EASE"))
     assert ndcg["Content (LM)"] > ndcg["Content (genres)"]
     assert ndcg["EASE"] >= 0.35  # sampled users; the full-run target (0.40) is in the recommenders tests
@@ -143,7 +181,8 @@ def test_04_bias_diversity_fairness_audit(tmp_path):
     assert beyond["Popularity"]["coverage"] < beyond["Content (LM)"]["coverage"]
     assert beyond["Popularity"]["gini"] > beyond["Content (LM)"]["gini"]
     assert 0 <= beyond["EASE"]["gini"] <= 1
-    assert beyond["EASE"]["ndcg@10"] > beyond["Popularity"]["ndcg@10"] > 0.1  # scored over the audited users only
+    ndcg = f"ndcg@{r['k']}"
+    assert beyond["EASE"][ndcg] > beyond["Popularity"][ndcg] > 0.1  # scored over the audited users only
     assert r["mmr_ild_gain"] > 0  # MMR at lambda 0.5 diversifies the EASE lists
     tiers = {row["group"] for row in r["exposure_popularity"]} if "group" in r["exposure_popularity"][0] else set()
     assert not tiers or {"head", "tail"} <= {str(t).split()[0] for t in tiers}

@@ -5,6 +5,7 @@ from .adjust import activity_adjusted_gap, adjusted_gaps
 from .compare import compare_models, describe_comparison, paired_verdicts
 from .exposure import exposure_by_group
 from .findings import (
+    gap_change_sentences,
     gap_findings,
     load_published,
     published_accuracy,
@@ -33,4 +34,5 @@ __all__ = [
     "exposure_by_group", "compare_models", "paired_verdicts", "describe_comparison", "gap_change", "cliffs_delta", "mean_difference_ci",
     "activity_adjusted_gap", "adjusted_gaps", "gap_findings", "replication_findings", "split_agreement",
     "load_published", "published_accuracy", "published_gap_table", "higher_is_better", "METRIC_INFO",
+    "gap_change_sentences",
 ]

@@ -26,7 +26,7 @@ from .metric_info import format_number, format_p, format_percent, higher_is_bett
 __all__ = [
     "published_accuracy", "published_gap_table", "group_name", "attribute_name", "gap_findings", "gap_summary", "adjustment_summary", "adjustment_findings", "best_model_finding",
            "comparison_finding", "tradeoff_finding", "exposure_finding", "split_agreement", "load_published",
-           "replication_findings", "effect_size_label"]
+           "replication_findings", "effect_size_label", "gap_change_sentences"]
 
 _NAMES = {
     ("gender", "F"): "women", ("gender", "M"): "men",
@@ -338,6 +338,46 @@ def comparison_finding(row: Mapping, alpha: float = 0.05) -> str:
         return f"No significant difference between {a} and {b}: {nums}."
     return f"{first} is more accurate than {second}: {nums}." if metric.split("@")[0] in (
         "ndcg", "recall", "precision", "map", "mrr", "hit") else f"{first} does better than {second}: {nums}."
+
+
+def gap_change_sentences(table: pd.DataFrame, model_a: str | None = None, model_b: str | None = None) -> list[str]:
+    """One sentence per row of :func:`~filmrec_toolkit.audit.gap_change` results: narrower, wider or no change.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per :func:`gap_change` dict (``attribute, high, low, gap_a, gap_b, change,
+        ci_low, ci_high, verdict``), with ``model_a`` / ``model_b`` columns or the names given here.
+    model_a, model_b : str, optional
+        Names of the two models (default: the table's ``model_a`` / ``model_b`` columns).
+
+    Returns
+    -------
+    list of str, e.g. "Gender gap (men minus women): +0.021 with EASESide (LM) vs +0.025 with
+    EASE; no significant change (|gap| change -0.004, 95 % bootstrap CI -0.012 to 0.004)."
+    """
+    needed = ("attribute", "high", "low", "gap_a", "gap_b", "change", "ci_low", "ci_high", "verdict")
+    if not isinstance(table, pd.DataFrame) or any(c not in table.columns for c in needed):
+        have = list(table.columns) if isinstance(table, pd.DataFrame) else type(table).__name__
+        raise ValueError(f"table must have the columns of gap_change {list(needed)}; got {have} "
+                         "(build it with pd.DataFrame([gap_change(...), ...])).")
+    for name, value in (("model_a", model_a), ("model_b", model_b)):
+        if value is None and name not in table.columns:
+            raise ValueError(f"{name} is None and the table has no {name!r} column; pass {name}='EASE' (a name).")
+    words = {"narrower": "the gap is narrower", "wider": "the gap is wider",
+             "no significant change": "no significant change"}
+    out = []
+    for row in table.to_dict("records"):
+        a = model_a if model_a is not None else row["model_a"]
+        b = model_b if model_b is not None else row["model_b"]
+        attr = str(row["attribute"])
+        what = attribute_name(attr)
+        verdict = words.get(str(row["verdict"]), str(row["verdict"]))
+        out.append(f"{what[:1].upper()}{what[1:]} gap ({group_name(attr, row['high'])} minus "
+                   f"{group_name(attr, row['low'])}): {float(row['gap_a']):+.3f} with {a} vs "
+                   f"{float(row['gap_b']):+.3f} with {b}; {verdict} (|gap| change {float(row['change']):+.3f}, "
+                   f"95 % bootstrap CI {float(row['ci_low']):+.3f} to {float(row['ci_high']):+.3f}).")
+    return out
 
 
 def best_model_finding(summary: pd.DataFrame, per_user: pd.DataFrame | None, comparisons: pd.DataFrame | None,

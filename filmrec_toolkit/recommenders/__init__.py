@@ -27,6 +27,7 @@ from .hybrid import ContentAwareHybrid, Hybrid, normalize_scores, tune_blend
 from .itemknn import ItemKNN, item_cosine_neighbors
 from .mf import ALS, BPR
 from .popularity import Popularity
+from .standard import LM_HYBRID_GRIDS, STANDARD_MODEL_NAMES, standard_models, tune_lm_hybrids
 
 __all__ = [
     "Recommender", "default_chunk_size", "topk_frame", "count_differing_lists",
@@ -36,4 +37,5 @@ __all__ = [
     "genre_precision", "load_wish_queries", "wish_genre_precision", "wish_query",
     "AudienceResult", "AudienceRecall", "UserActivity", "audience_for", "audience_recall_lift", "audience_sentence",
     "compare_audience_recall",
+    "STANDARD_MODEL_NAMES", "LM_HYBRID_GRIDS", "standard_models", "tune_lm_hybrids",
 ]
