@@ -783,15 +783,15 @@ NB04 = dict(
         """),
         code("""
         fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
-        report.plot_lorenz(ax=axes[0])
-        report.plot_popularity(ax=axes[1])
+        ft.plots.plot_audit(report, "lorenz", ax=axes[0])
+        ft.plots.plot_audit(report, "popularity", ax=axes[1])
         plt.show()
         """),
         md("## 5. Diversity and calibration trade-off curves"),
         code("""
         fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
-        report.plot_tradeoff("ild", ax=axes[0])
-        report.plot_tradeoff("miscalibration", ax=axes[1])
+        ft.plots.plot_audit(report, "tradeoff", x="ild", ax=axes[0])
+        ft.plots.plot_audit(report, "tradeoff", x="miscalibration", ax=axes[1])
         plt.show()
         """),
         md("""
@@ -803,7 +803,7 @@ NB04 = dict(
         code("""
         tests = report.tests.loc[report.tests["metric"] == f"ndcg@{k}"]
         display(tests.round(4))
-        fig = report.plot_group_gaps(f"ndcg@{k}", "gender")
+        fig = ft.plots.plot_audit(report, "group_gaps", metric=f"ndcg@{k}", attribute="gender")
         plt.show()
         """),
         md("## 7. Item exposure by popularity tier"),
@@ -841,10 +841,8 @@ NB04 = dict(
             ndcg=at_published.groupby("model")["ndcg"].first())
         ours["better served"] = at_published.groupby("model").apply(
             lambda t: ", ".join(f"{a}: {h}" for a, h in zip(t["attribute"], t["high_group"])), include_groups=False)
-        published_fairness = published.pivot(index="model", columns="attribute", values="gap").assign(
-            ndcg=published.groupby("model")["model_metric"].first())
-        published_fairness["better served"] = published.groupby("model").apply(
-            lambda t: ", ".join(f"{a}: {h}" for a, h in zip(t["attribute"], t["better_group"])), include_groups=False)
+        published_fairness = (ft.published_gap_table(published["dataset"].iloc[0], published_metric)
+                              .rename(columns={published_metric: "ndcg"}).drop(columns="source"))
         display(HTML(f"<p>Gaps and NDCG at the published cut-off ({published_metric}).</p>"))
         pd.concat({f"ours ({dataset})": ours, f"published ({published['dataset'].iloc[0]})": published_fairness}).round(4)
         """),
@@ -898,7 +896,8 @@ NB04 = dict(
         md("## 10. The static report"),
         code("""
         Path(report_dir).mkdir(parents=True, exist_ok=True)
-        audit_path = report.to_html(Path(report_dir) / "audit.html", title=f"filmrec_toolkit audit ({dataset})")
+        audit_path = report.to_html(Path(report_dir) / "audit.html", title=f"filmrec_toolkit audit ({dataset})",
+                                    figures=ft.plots.audit_figures(report))
         results["audit_html"] = str(audit_path)
         print("audit report written to", audit_path)
         """),
