@@ -401,7 +401,7 @@ NB02 = dict(
         """),
         code("""
         train_c, test_c = ft.cold_item_split(ds, item_share=0.2, random_state=seed)
-        audience_model = ft.ContentToCF(embeddings, random_state=seed).fit(train_c)  # holds a scikit-learn transformer: not saved
+        audience_model = ft.fit_or_load(ft.ContentToCF(embeddings, random_state=seed), train_c, name="ContentToCF")
         catalogue = items_ds.items.set_index("item_id")
         viewers = pd.Series(test_c.item_counts(), index=ds.item_ids, name="viewers (held out)")
         has_overview = catalogue["overview"].astype(str).str.len().gt(40) & catalogue["overview"].notna()

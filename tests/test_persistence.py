@@ -29,6 +29,10 @@ def _models(emb):
         "content": ft.ContentRecommender(emb),
         "hybrid": ft.Hybrid([ft.EASE(l2=50.0), ft.ContentRecommender(emb)], weights=[1.0, 0.5]),
         "content_aware": ft.ContentAwareHybrid(ft.EASE(l2=50.0), ft.ContentRecommender(emb)),
+        "content_to_cf": ft.ContentToCF(emb, metadata=("genres", "year"), factors=8, cf="svd", alpha=1.0),
+        "content_to_cf_mlp": ft.ContentToCF(emb, metadata=("genres", "year"), factors=8, cf="svd",
+                                            mapper="mlp", hidden=16, epochs=5),
+        "ease_side": ft.EASESide(emb, l2=50.0, side_weight=5.0),
     }
 
 
@@ -44,6 +48,32 @@ def test_round_trip_gives_identical_recommendations(name, data, tmp_path):
     a, b = model.recommend(k=10), loaded.recommend(k=10)
     pd.testing.assert_frame_equal(a, b)
     np.testing.assert_array_equal(model.score(np.arange(5)), loaded.score(np.arange(5)))
+
+
+def test_content_to_cf_scores_new_items_the_same_after_a_round_trip(data, tmp_path):
+    ds, train, test, emb = data
+    new_items = pd.DataFrame({"genres": [["Western"], ["Comedy", "Drama"], []], "year": [1890, 1995, None]})
+    for mapper in ("ridge", "mlp"):
+        model = ft.ContentToCF(emb, metadata=("genres", "year"), factors=8, cf="svd", mapper=mapper,
+                               alpha=1.0 if mapper == "ridge" else "auto", hidden=16, epochs=5).fit(train)
+        loaded = ft.load(ft.save(model, tmp_path / mapper))
+        vectors = emb.matrix[:3]
+        np.testing.assert_array_equal(model.score_new_items(vectors, items=new_items),
+                                      loaded.score_new_items(vectors, items=new_items))
+
+
+def test_metadata_year_basis_is_the_fitted_spline_transformer():
+    from sklearn.preprocessing import SplineTransformer
+
+    items = pd.DataFrame({"genres": [["A"]] * 6, "year": [1950, 1960, 1975, 1990, 1999, 2010]})
+    enc = ft.MetadataEncoder(genres=False, n_knots=4).fit(items)
+    years = np.array([1900.0, 1950, 1963.5, 1999, 2010, 2030])  # inside and outside the fitted range
+    reference = SplineTransformer(n_knots=4, degree=3, knots="quantile", extrapolation="constant").fit(
+        items[["year"]].to_numpy(float)).transform(years[:, None])
+    ours = enc.transform(pd.DataFrame({"genres": [[]] * 6, "year": years}))
+    norms = np.linalg.norm(reference, axis=1, keepdims=True)
+    np.testing.assert_allclose(ours, reference / norms, rtol=1e-6, atol=1e-7)
+    assert enc.year_knots_.shape == (4 + 2 * 3,)
 
 
 def test_shared_objects_are_stored_once_and_shared_again(data, tmp_path):

@@ -21,6 +21,18 @@ from .embeddings import ItemEmbeddings, l2_normalize
 
 __all__ = ["MetadataEncoder", "concat_embeddings", "item_metadata_features"]
 
+_YEAR_DEGREE = 3
+
+
+def _year_basis(years: np.ndarray, knots: np.ndarray) -> np.ndarray:
+    """Cubic B-spline basis of ``years`` on ``knots``, constant outside the fitted range
+    (what ``SplineTransformer(extrapolation="constant")`` computes)."""
+    from scipy.interpolate import BSpline
+
+    lo, hi = knots[_YEAR_DEGREE], knots[-_YEAR_DEGREE - 1]
+    return BSpline.design_matrix(np.clip(years, lo, hi), knots, _YEAR_DEGREE).toarray()
+
+
 class MetadataEncoder(ParamsMixin):
     """Genre multi-hot and a smooth release-year basis, fitted on a catalogue, applied to any items.
 
@@ -40,7 +52,11 @@ class MetadataEncoder(ParamsMixin):
     Attributes
     ----------
     genre_encoder_ : GenreEncoder or None
-    spline_ : SplineTransformer or None
+    year_knots_ : ndarray or None
+        The full knot vector of the cubic year splines (boundary knots repeated), as fitted
+        by ``SplineTransformer``; kept as an array so that a fitted encoder saves without
+        pickle (``ft.save``). Years outside the fitted range get the boundary values
+        (constant extrapolation).
     blocks_ : list of (name, width)
     """
 
@@ -72,7 +88,7 @@ class MetadataEncoder(ParamsMixin):
         items = self._items(X)
         self.blocks_ = []
         self.genre_encoder_ = None
-        self.spline_ = None
+        self.year_knots_ = None
         if self.genres:
             if "genres" not in items.columns:
                 raise ValueError(f"genres=True but the items have no 'genres' column (columns: "
@@ -91,9 +107,10 @@ class MetadataEncoder(ParamsMixin):
             if np.unique(known).size < 2:
                 raise ValueError(f"year=True needs at least two distinct known years, got {np.unique(known).tolist()}; "
                                  "pass year=False.")
-            self.spline_ = SplineTransformer(n_knots=n_knots, degree=3, knots="quantile",
-                                             extrapolation="constant").fit(known[:, None])
-            self.blocks_.append(("year", int(self.spline_.n_features_out_)))
+            spline = SplineTransformer(n_knots=n_knots, degree=_YEAR_DEGREE, knots="quantile",
+                                       extrapolation="constant").fit(known[:, None])
+            self.year_knots_ = np.asarray(spline.bsplines_[0].t, dtype=float).copy()
+            self.blocks_.append(("year", int(spline.n_features_out_)))
         return self
 
     def transform_blocks(self, X) -> list[np.ndarray]:
@@ -105,12 +122,12 @@ class MetadataEncoder(ParamsMixin):
         out = []
         if self.genre_encoder_ is not None:
             out.append(self.genre_encoder_.transform(items["genres"].tolist()))
-        if self.spline_ is not None:
+        if self.year_knots_ is not None:
             years = self._years(items)
             block = np.zeros((len(items), self.blocks_[-1][1]), dtype=np.float32)
             known = np.isfinite(years)
             if known.any():
-                block[known] = self.spline_.transform(years[known, None])
+                block[known] = _year_basis(years[known], self.year_knots_)
             out.append(l2_normalize(block))
         return out
 

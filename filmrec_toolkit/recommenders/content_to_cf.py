@@ -73,7 +73,10 @@ class _RidgePath:
 
 def _fit_mlp(features: np.ndarray, targets: np.ndarray, hidden: int, epochs: int, weight_decay: float,
              seed: int):
-    """A one-hidden-layer torch MLP features -> targets / scale (MSE, AdamW); returns (net, scale)."""
+    """A one-hidden-layer torch MLP features -> targets / scale (MSE, AdamW).
+
+    Returns the layers' weights and biases ``[W1, b1, W2, b2]`` as float32 arrays and the scale.
+    """
     import torch
 
     gen = torch.Generator().manual_seed(seed)
@@ -94,7 +97,10 @@ def _fit_mlp(features: np.ndarray, targets: np.ndarray, hidden: int, epochs: int
             loss.backward()
             opt.step()
     net.eval()
-    return net, scale
+    first, last = net[0], net[3]
+    weights = [p.detach().numpy().astype(np.float32).copy()
+               for p in (first.weight, first.bias, last.weight, last.bias)]
+    return weights, scale
 
 
 class ContentToCF(Recommender):
@@ -167,8 +173,10 @@ class ContentToCF(Recommender):
         Held-out NDCG@10 per tried penalty (``alpha="auto"`` with ridge), else empty.
     coef_, feature_mean_, factor_mean_ : ndarray
         The ridge map: factors = (features - feature_mean_) @ coef_ + factor_mean_.
-    mlp_, mlp_scale_ : torch module, float
-        The MLP map (``mapper="mlp"``): factors = mlp_(features) * mlp_scale_.
+    mlp_weights_, mlp_scale_ : list of ndarray, float
+        The MLP map (``mapper="mlp"``): weights and biases of its two layers
+        ``[W1, b1, W2, b2]`` (float32 arrays, so a fitted model saves without pickle);
+        factors = (GELU(features @ W1.T + b1) @ W2.T + b2) * mlp_scale_.
     metadata_encoder_ : MetadataEncoder or None
     """
 
@@ -330,7 +338,7 @@ class ContentToCF(Recommender):
         else:
             alpha = 1e-4 if self.alpha == "auto" else float(self.alpha)
             table = pd.Series(dtype=float)
-            self.mlp_, self.mlp_scale_ = _fit_mlp(features[warm], v_warm, int(self.hidden), int(self.epochs),
+            self.mlp_weights_, self.mlp_scale_ = _fit_mlp(features[warm], v_warm, int(self.hidden), int(self.epochs),
                                                   alpha, int(rng.integers(2**31 - 1)))
             mapped = self._predict(features)
         item_factors = mapped.copy()
@@ -350,8 +358,11 @@ class ContentToCF(Recommender):
             return (features - self.feature_mean_) @ self.coef_ + self.factor_mean_
         import torch
 
+        w1, b1, w2, b2 = (torch.from_numpy(np.asarray(w, dtype=np.float32)) for w in self.mlp_weights_)
         with torch.no_grad():
-            out = self.mlp_(torch.tensor(features, dtype=torch.float32)).numpy()
+            hidden = torch.nn.functional.gelu(torch.nn.functional.linear(
+                torch.tensor(features, dtype=torch.float32), w1, b1))
+            out = torch.nn.functional.linear(hidden, w2, b2).numpy()
         return out.astype(np.float64) * self.mlp_scale_
 
     def _score(self, user_rows: np.ndarray) -> np.ndarray:
