@@ -45,6 +45,22 @@ _HEADER = "__header__"
 _PACKAGE = "filmrec_toolkit"
 
 
+_NOT_SCALAR = object()
+
+
+def _plain_scalar(value):
+    """None, bool, str, int or float as a JSON value (a non-finite float as ``{"$float": repr}``);
+    ``_NOT_SCALAR`` for anything else. Shared by the file header and the artefact keys."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        v = float(value)
+        return v if np.isfinite(v) else {"$float": repr(v)}
+    return _NOT_SCALAR
+
+
 class _Writer:
     def __init__(self) -> None:
         self.arrays: dict[str, np.ndarray] = {}
@@ -62,13 +78,9 @@ class _Writer:
         return {"$array": key}
 
     def encode(self, value, where: str):
-        if value is None or isinstance(value, (bool, str)):
-            return value
-        if isinstance(value, numbers.Integral):
-            return int(value)
-        if isinstance(value, numbers.Real):
-            v = float(value)
-            return v if np.isfinite(v) else {"$float": repr(v)}
+        plain = _plain_scalar(value)
+        if plain is not _NOT_SCALAR:
+            return plain
         if isinstance(value, (np.ndarray, np.generic)) and np.ndim(value) > 0:
             return self.array(value, where)
         if isinstance(value, np.generic):
@@ -367,13 +379,9 @@ def _key_part(value, where: str):
     from .datasets.vocab import Vocabulary
     from .features.embeddings import ItemEmbeddings
 
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        v = float(value)
-        return v if np.isfinite(v) else repr(v)
+    plain = _plain_scalar(value)
+    if plain is not _NOT_SCALAR:
+        return plain
     if isinstance(value, np.generic):
         return _key_part(value.item(), where)
     if isinstance(value, (list, tuple, range)):
