@@ -4,7 +4,7 @@ Usage::
 
     .venv/bin/python benchmarks/bench_embed.py [--rounds 5] [--sets short,overview] [--limit N]
     .venv/bin/python benchmarks/bench_embed.py --quality [--variants int8,onnx8a]  # vs float32, every ml-1m document
-    .venv/bin/python benchmarks/bench_embed.py --quick        # smoke test: tiny sizes, checks agreement only
+    .venv/bin/python benchmarks/bench_embed.py --quick        # smoke test: tiny sizes, both backends, checks agreement
 
 Sets: ``short`` = ``build_item_documents(ml1m)`` (title + genres, 3,706 texts);
 ``overview`` = the same after ``attach_overviews(ml1m)`` (TMDB plot text where covered).
@@ -228,7 +228,7 @@ def main(argv=None) -> int:
         quality(args.dataset, args.variants.split(","))
         return 0
     if args.quick:
-        args.dataset, args.limit, args.rounds, args.sets, args.methods = "ml-100k", 40, 2, "short", "st,enc,int8"
+        args.dataset, args.limit, args.rounds, args.sets, args.methods = "ml-100k", 40, 2, "short", "st,enc,int8,onnx8a"
 
     import platform
 
