@@ -36,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._io import atomic_write_text
+
 logger = logging.getLogger(__name__)
 
 #: Bump when the export or quantisation recipe changes: old cached files are then rebuilt.
@@ -188,9 +190,7 @@ def build_onnx_model(model, cache_dir: Path, model_name: str, fingerprint: str, 
             _quantize(fp32, out, quantize)
         os.replace(out, path)
     record = {**_expected_record(fingerprint, quantize), "sha256": _sha256(path), "model": model_name}
-    tmp_record = record_path.with_suffix(".json.tmp")
-    tmp_record.write_text(json.dumps(record, indent=1))
-    os.replace(tmp_record, record_path)
+    atomic_write_text(record_path, json.dumps(record, indent=1))
     return path
 
 
