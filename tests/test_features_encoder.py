@@ -385,24 +385,24 @@ def test_onnx_cache_refuses_foreign_or_tampered_files(tiny_bert, caplog):
     record = path.with_suffix(".json")
     assert record.is_file() and str(path).startswith(str(get_data_home()))
     args = (path, record, enc.fingerprint_, None, 1)
-    onnx_backend.load_onnx_session(*args)  # ours and intact
+    onnx_backend._load_onnx_session(*args)  # ours and intact
 
     good = path.read_bytes()
     path.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))  # one bit changed
     with pytest.raises(ValueError, match="Refusing to load the ONNX file .*sha256"):
-        onnx_backend.load_onnx_session(*args)
+        onnx_backend._load_onnx_session(*args)
     with pytest.raises(ValueError, match="fingerprint"):
-        onnx_backend.load_onnx_session(path, record, "0" * 16, None, 1)
+        onnx_backend._load_onnx_session(path, record, "0" * 16, None, 1)
     with caplog.at_level(logging.WARNING):
         again = TextEncoder(str(tiny_bert), num_threads=1, backend="onnx").fit()
     assert "refusing the cached ONNX file" in caplog.text
     assert path.read_bytes() != good[:-1] + bytes([good[-1] ^ 1])
-    onnx_backend.load_onnx_session(*args)  # rebuilt and verified
+    onnx_backend._load_onnx_session(*args)  # rebuilt and verified
     np.testing.assert_allclose(again.transform(TEXTS), enc.transform(TEXTS), atol=1e-6)
 
     record.unlink()  # a file without our record is foreign
     with pytest.raises(ValueError, match="not produced by filmrec_toolkit"):
-        onnx_backend.load_onnx_session(*args)
+        onnx_backend._load_onnx_session(*args)
 
 
 @needs_ort

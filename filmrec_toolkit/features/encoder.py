@@ -459,10 +459,10 @@ class TextEncoder(ParamsMixin):
         cache_dir = get_data_home()
         name = Path(str(self.model_id_)).name
         with _torch_threads(self._threads()):
-            path = onnx_backend.build_onnx_model(self.model_, cache_dir, name, self.fingerprint_, self.quantize_)
-        record = onnx_backend.onnx_paths(cache_dir, name, self.fingerprint_, self.quantize_)[1]
+            path = onnx_backend._build_onnx_model(self.model_, cache_dir, name, self.fingerprint_, self.quantize_)
+        record = onnx_backend._onnx_paths(cache_dir, name, self.fingerprint_, self.quantize_)[1]
         self.onnx_path_ = path
-        return onnx_backend.load_onnx_session(path, record, self.fingerprint_, self.quantize_, self._threads())
+        return onnx_backend._load_onnx_session(path, record, self.fingerprint_, self.quantize_, self._threads())
 
     def _threads(self) -> int:
         return int(self.num_threads) if self.num_threads else _available_cores()

@@ -5,8 +5,8 @@ nothing is downloaded), optionally int8-quantised with
 ``onnxruntime.quantization.quantize_dynamic`` (per-channel weights), and cached in the data
 home under ``onnx/<model>-<fingerprint>/``, keyed by the model fingerprint, the
 quantisation mode and the export format version. Each ``.onnx`` file has a ``.json``
-record next to it (written by :func:`build_onnx_model`: sha256 of the file, model
-fingerprint, mode, versions); :func:`load_onnx_session` refuses any file whose bytes or
+record next to it (written by :func:`_build_onnx_model`: sha256 of the file, model
+fingerprint, mode, versions); :func:`_load_onnx_session` refuses any file whose bytes or
 record do not match, so a file not produced here is never run. An ONNX file is a protobuf
 graph of standard operators (no pickled code); the loader also refuses operators outside
 the standard ``ai.onnx`` and ONNX Runtime's ``com.microsoft`` domains, and never registers
@@ -33,8 +33,6 @@ import os
 import re
 import tempfile
 from pathlib import Path
-
-import numpy as np
 
 from .._io import atomic_write_text
 
@@ -73,7 +71,7 @@ def _versions() -> dict:
     return {"torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__}
 
 
-def onnx_paths(cache_dir: Path, model_name: str, fingerprint: str, quantize: str | None) -> tuple[Path, Path]:
+def _onnx_paths(cache_dir: Path, model_name: str, fingerprint: str, quantize: str | None) -> tuple[Path, Path]:
     """``(model.onnx, record.json)`` for one model fingerprint and quantisation mode."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", model_name).strip("_")[-60:] or "model"
     folder = Path(cache_dir) / "onnx" / f"{safe}-{fingerprint}-v{ONNX_FORMAT_VERSION}"
@@ -86,7 +84,7 @@ def _expected_record(fingerprint: str, quantize: str | None) -> dict:
             "quantize": quantize, **_versions()}
 
 
-def verify_onnx_file(path: Path, record_path: Path, fingerprint: str, quantize: str | None) -> str | None:
+def _verify_onnx_file(path: Path, record_path: Path, fingerprint: str, quantize: str | None) -> str | None:
     """Why ``path`` may not be loaded (``None`` when it is ours and intact).
 
     Checks that the record exists, names this model fingerprint, mode, format and library
@@ -161,19 +159,19 @@ class _DropRecord(logging.Filter):
         return self.text not in record.getMessage()
 
 
-def build_onnx_model(model, cache_dir: Path, model_name: str, fingerprint: str, quantize: str | None,
+def _build_onnx_model(model, cache_dir: Path, model_name: str, fingerprint: str, quantize: str | None,
                      force: bool = False) -> Path:
     """The verified ONNX file for ``model`` (export + optional quantisation on first use).
 
     ``model`` is the loaded float32 torch model (eval mode, CPU). A cached file is reused when
-    :func:`verify_onnx_file` accepts it; a changed or foreign file is refused (warning) and
+    :func:`_verify_onnx_file` accepts it; a changed or foreign file is refused (warning) and
     rebuilt. Writes are atomic (temporary file + rename; the record is written last).
     """
     if quantize not in ONNX_QUANTIZE_EXCLUDE:
         raise ValueError(f"quantize={quantize!r} is not one of {tuple(ONNX_QUANTIZE_EXCLUDE)} for backend='onnx'.")
-    path, record_path = onnx_paths(cache_dir, model_name, fingerprint, quantize)
+    path, record_path = _onnx_paths(cache_dir, model_name, fingerprint, quantize)
     if not force:
-        problem = verify_onnx_file(path, record_path, fingerprint, quantize)
+        problem = _verify_onnx_file(path, record_path, fingerprint, quantize)
         if problem is None:
             return path
         if path.exists() or record_path.exists():
@@ -194,12 +192,12 @@ def build_onnx_model(model, cache_dir: Path, model_name: str, fingerprint: str, 
     return path
 
 
-def load_onnx_session(path: Path, record_path: Path, fingerprint: str, quantize: str | None, threads: int):
+def _load_onnx_session(path: Path, record_path: Path, fingerprint: str, quantize: str | None, threads: int):
     """An ``onnxruntime.InferenceSession`` (CPU) on a verified file; refuses anything else."""
     import onnx
     import onnxruntime as ort
 
-    problem = verify_onnx_file(path, record_path, fingerprint, quantize)
+    problem = _verify_onnx_file(path, record_path, fingerprint, quantize)
     if problem is not None:
         raise ValueError(f"Refusing to load the ONNX file {path}: {problem}. Delete it (and its .json) to "
                          "export it again, or call TextEncoder(backend='onnx').fit() which rebuilds it.")
@@ -213,8 +211,3 @@ def load_onnx_session(path: Path, record_path: Path, fingerprint: str, quantize:
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     return ort.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
-
-
-def run_session(session, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-    """Last hidden states ``(batch, seq, d)`` float32 for one padded batch."""
-    return session.run(None, {"input_ids": input_ids, "attention_mask": attention_mask})[0]
