@@ -17,11 +17,12 @@ cores): torch's dynamic int8 Linear quantises activations to 7 bits (``reduce_ra
 hard-coded; calling its kernel with 8 bits saturates on CPUs without VNNI), ONNX Runtime's
 ``quantize_dynamic`` to 8 bits, so the same layers deviate about half as much from float32
 (all layers: min cosine .984 vs .947). Speed vs sentence-transformers float32 on 1,000
-short documents, median of interleaved rounds on a loaded machine (wide spreads): ONNX
-Runtime all layers 3.26x (torch 1.55x), attention only 2.44x in one 5-round run but 1.47x
-in a 7-round run (torch all layers 1.63x). ``quantize="int8-attention"`` on ONNX Runtime is
-the one mode that met every quality target (min cosine >= .99, neighbour overlap@10 >= .9,
-cold-start NDCG within 2 %); its >= 2x speed target was not met reliably on that machine.
+short documents, medians of three interleaved runs on a loaded 2-core machine (wide
+spreads): ONNX Runtime float32 1.49x / 1.64x; all layers int8 3.26x / 2.10x (torch 1.55x /
+1.63x); attention only 2.44x / 1.47x / 1.53x (torch 1.40x). So no mode met every target:
+``quantize="int8-attention"`` on ONNX Runtime met the quality ones (min cosine >= .99,
+neighbour overlap@10 >= .9, cold-start NDCG within 2 %) at about 1.5x; ``quantize="int8"``
+met >= 2x but moves neighbour lists (overlap@10 .796).
 """
 
 from __future__ import annotations
