@@ -252,7 +252,7 @@ def main(argv=None) -> int:
 
     import torch
 
-    from filmrec_toolkit._device import resolve_device
+    from filmrec_toolkit.recommenders.device import resolve_device
 
     dev = resolve_device(args.device or "auto")
     print(f"bench_gpu.py  {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}  torch {torch.__version__}  "

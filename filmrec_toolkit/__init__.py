@@ -11,7 +11,6 @@ import importlib
 import logging
 
 from . import datasets, evaluation, features, metrics, plots, profiles, recommenders
-from ._device import torch_topk  # noqa: F401 (public)
 from ._params import clone  # noqa: F401 (public)
 from .audit import *  # noqa: F401,F403  (binds ft.audit to the audit() function)
 from .audit import __all__ as _audit_all
@@ -25,6 +24,7 @@ from .plots import *  # noqa: F401,F403
 from .profiles import *  # noqa: F401,F403
 from .ranking import candidate_mask, exclusion_matrix, ranked_rows, stored_entries  # noqa: F401 (public)
 from .recommenders import *  # noqa: F401,F403
+from .recommenders.device import torch_topk  # noqa: F401 (public)
 
 __version__ = "0.1.0"
 

@@ -9,8 +9,8 @@ import scipy.sparse as sp
 torch = pytest.importorskip("torch")
 
 import filmrec_toolkit as ft  # noqa: E402
-from filmrec_toolkit._device import device_chunk_size, resolve_device, torch_topk  # noqa: E402
 from filmrec_toolkit._topk import topk  # noqa: E402
+from filmrec_toolkit.recommenders.device import device_chunk_size, resolve_device, torch_topk  # noqa: E402
 
 
 def test_torch_topk_by_hand_ties_nan_and_exclusion():

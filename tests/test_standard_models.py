@@ -77,7 +77,7 @@ def test_tune_lm_hybrids_chooses_from_the_grid(features):
 
 
 def test_tune_lm_hybrids_cache_loads_the_second_time(features, monkeypatch):
-    import filmrec_toolkit.recommenders.standard as standard
+    import filmrec_toolkit.evaluation.blend as standard
 
     ds, emb = features
     train, valid = ft.random_split(ds, 0.75, random_state=0)
@@ -93,3 +93,12 @@ def test_tune_lm_hybrids_cache_loads_the_second_time(features, monkeypatch):
             raise AssertionError(str(exc)) from None
     with pytest.raises(TypeError, match="cache"):
         ft.tune_lm_hybrids(emb, train, valid, cache="yes")
+
+
+def test_tune_blend_old_path_warns_and_is_the_same_function():
+    import filmrec_toolkit.recommenders as recommenders
+
+    with pytest.warns(FutureWarning, match="filmrec_toolkit.evaluation.tune_blend"):
+        assert recommenders.tune_blend is ft.tune_blend
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        recommenders.nope  # noqa: B018

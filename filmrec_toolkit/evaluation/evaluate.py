@@ -232,7 +232,7 @@ def evaluate(model: Recommender, train: Dataset, test: Dataset, k: int | Iterabl
         raise ValueError(f"n_partitions={n_partitions!r} is only used with client=...; pass a distributed.Client "
                          "or leave n_partitions=None.")
     if client is not None:  # checked before any fit; dask is imported on this path only
-        from ..scale.cluster import ensure_client
+        from ..cluster import ensure_client
 
         client = ensure_client(client)
     if exclude is None:

@@ -163,7 +163,7 @@ class Recommender(ParamsMixin):
         show_progress : bool
             A progress bar over chunks (over partitions with ``client``).
         device : str or torch.device, optional
-            Score and rank with torch there instead of NumPy (see :mod:`filmrec_toolkit._device`);
+            Score and rank with torch there instead of NumPy (see :mod:`filmrec_toolkit.recommenders.device`);
             with ``client``, on each worker.
         client : distributed.Client, optional
             ``None`` (default): rank in this process. A Dask client: rank partitions of the
@@ -201,7 +201,7 @@ class Recommender(ParamsMixin):
         as in :meth:`recommend_rows`. The client path runs this on every worker for its partition.
         """
         if device is not None:
-            from .._device import recommend_rows_torch
+            from .device import recommend_rows_torch
 
             return recommend_rows_torch(self, rows, kk, exclude, candidate_mask, chunk_size, device, show_progress)
         chunk = chunk_size or default_chunk_size(self.n_items_)
@@ -242,7 +242,7 @@ class Recommender(ParamsMixin):
                         chunk_size: int | None, n_partitions: int | None, device,
                         show_progress: bool) -> tuple[np.ndarray, np.ndarray]:
         """The client backend: partitions of ``rows`` ranked by :meth:`_rank` on the workers."""
-        from ..scale.cluster import ensure_client, map_partitions, total_threads  # lazy: dask only here
+        from ..cluster import ensure_client, map_partitions, total_threads  # lazy: dask only here
 
         client = ensure_client(client)
         chunk = chunk_size or default_chunk_size(self.n_items_)

@@ -3,8 +3,9 @@
 Both hybrids are built so that they can never be *structurally* worse than their
 collaborative part: every blend weight may be 0, and a hybrid whose only non-zero
 weight is one member's ranks exactly as that member (it returns that member's raw
-scores). Choose the weights on a validation split with :func:`filmrec_toolkit.tune`
-(weight 0 in the grid lets validation switch the language model off).
+scores). Choose the weights on a validation split with :func:`filmrec_toolkit.tune` or
+:func:`filmrec_toolkit.tune_blend` (weight 0 in the grid lets validation switch the language
+model off).
 
 Members are cloned (:func:`filmrec_toolkit.clone`) before fitting: the models passed
 in are never fitted or changed by the hybrid.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import numbers
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 from scipy.stats import rankdata
@@ -25,7 +26,7 @@ from ..datasets.dataset import Dataset
 from .base import Recommender
 
 logger = logging.getLogger(__name__)
-__all__ = ["Hybrid", "ContentAwareHybrid", "normalize_scores", "tune_blend"]
+__all__ = ["Hybrid", "ContentAwareHybrid", "normalize_scores"]
 
 _NORMALIZATIONS = ("zscore", "minmax", "rank", "none")
 
@@ -291,91 +292,3 @@ class ContentAwareHybrid(Recommender):
         ct = _member_profile_scores(self.content_, item_rows, ratings, text_vector, self.n_items_)
         a = self.item_content_weight_
         return (normalize_scores(cf, self.normalization) + a * normalize_scores(ct, self.normalization))[0]
-
-
-def tune_blend(estimator: Recommender, param_grid, train: Dataset, valid: Dataset, *, off: Mapping,
-               metric: str = "ndcg@10", alpha: float = 0.05, refit: Dataset | None = None, **evaluate_kwargs):
-    """Choose a hybrid's weights on validation, switching the LM on only for a significant gain.
-
-    :func:`filmrec_toolkit.tune` picks the grid point with the best validation mean;
-    the winner is kept only if it beats the same point with ``off`` applied (the
-    content switched off, i.e. the CF part) on the validation users in a paired
-    two-sided Wilcoxon test with ``p < alpha`` and a positive mean difference.
-    Otherwise the ``off`` setting is chosen. A validation gain inside the noise
-    therefore never turns the content on, so the hybrid cannot drift below its CF part
-    by chance (the simpler model wins ties, as in the one-standard-error rule).
-
-    Parameters
-    ----------
-    estimator : Recommender
-        E.g. ``ContentAwareHybrid(EASE(l2=...), ContentRecommender(emb))``; left unfitted.
-    param_grid : dict or list of dicts
-        As for :func:`filmrec_toolkit.tune`.
-    train, valid : Dataset
-        Fit on ``train``, evaluate on ``valid`` (never the test split).
-    off : mapping
-        The parameters that switch the content off, e.g. ``{"weights": (1.0, 0.0)}``,
-        ``{"content_weight": 0.0, "tail_weight": 0.0}`` or ``{"side_weight": 0.0}``.
-    metric : str
-        Per-user validation metric, e.g. ``"ndcg@10"``.
-    alpha : float in (0, 1)
-        Significance level of the paired test.
-    refit : Dataset, optional
-        Fit the chosen configuration on it (e.g. the full training split).
-    **evaluate_kwargs
-        Passed to :func:`filmrec_toolkit.evaluate` (``exclude`` ...).
-
-    Returns
-    -------
-    TuneResult
-        As :func:`filmrec_toolkit.tune`; ``results.attrs["switch"]`` holds the paired
-        test (``diff``, ``p_value``, ``switched_on``).
-    """
-    from .._params import clone as _clone
-    from ..evaluation.evaluate import evaluate
-    from ..evaluation.tune import TuneResult, tune
-    from ..metrics.fairness import paired_wilcoxon
-
-    if not isinstance(off, Mapping) or not off:
-        raise ValueError(f"off == {off!r}: must be a non-empty dict of the parameters that switch the content off; "
-                         "e.g. off={'weights': (1.0, 0.0)}.")
-    unknown = sorted(set(off) - set(estimator.get_params()))
-    if unknown:
-        raise ValueError(f"off has {unknown}, not parameters of {type(estimator).__name__}; valid: "
-                         f"{sorted(estimator.get_params())}.")
-    if not 0.0 < float(alpha) < 1.0:
-        raise ValueError(f"alpha == {alpha!r}: must be in (0, 1); e.g. alpha=0.05.")
-    res = tune(estimator, param_grid, train, valid, metric=metric, **evaluate_kwargs)
-    best = dict(res.best_params)
-    off_point = {**best, **dict(off)}
-    kwargs = {"k": int(metric.rsplit("@", 1)[1]), **evaluate_kwargs}
-    switch = {"diff": 0.0, "p_value": 1.0, "switched_on": False}
-    chosen, score = off_point, res.best_score
-    if _same(best, off_point):
-        chosen = best
-    else:
-        on = evaluate(_clone(estimator, **best), train, valid, **kwargs).per_user
-        base = evaluate(_clone(estimator, **off_point), train, valid, **kwargs).per_user
-        joined = on[["user_id", metric]].merge(base[["user_id", metric]], on="user_id").dropna()
-        a, b = joined[f"{metric}_x"].to_numpy(float), joined[f"{metric}_y"].to_numpy(float)
-        test = paired_wilcoxon(a, b)
-        diff = float((a - b).mean()) if len(a) else 0.0
-        on_ = bool(diff > 0 and test.p_value < alpha)
-        switch = {"diff": diff, "p_value": float(test.p_value), "switched_on": on_}
-        chosen, score = (best, float(a.mean())) if on_ else (off_point, float(b.mean()))
-        logger.info("tune_blend %s: %s vs off %s on validation %s: diff %+.4f, p=%.3g -> %s",
-                    type(estimator).__name__, best, dict(off), metric, diff, test.p_value,
-                    "on" if on_ else "off")
-    results = res.results.copy()
-    results.attrs["switch"] = switch
-    final = _clone(estimator, **chosen)
-    if refit is not None:
-        final.fit(refit)
-    return TuneResult(dict(chosen), score, results, final, metric)
-
-
-def _same(a: Mapping, b: Mapping) -> bool:
-    try:
-        return all(np.array_equal(np.asarray(a[k], dtype=object), np.asarray(b[k], dtype=object)) for k in b)
-    except (KeyError, ValueError):
-        return False

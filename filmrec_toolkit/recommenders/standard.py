@@ -3,8 +3,8 @@
 :func:`standard_models` returns the unfitted estimators under the names every table,
 figure and finding of the package uses ("Popularity", "ItemKNN", "EASE", "ALS",
 "Content (genres)", "Content (LM)", "Hybrid (EASE + LM)", "EASESide (LM)").
-:func:`tune_lm_hybrids` chooses the weights of the two language-model hybrids on a
-validation split with :func:`tune_blend` (the language model is switched on only for a
+:func:`filmrec_toolkit.tune_lm_hybrids` (evaluation layer) chooses the weights of the two
+language-model hybrids on a validation split (the language model is switched on only for a
 significant paired gain over the hybrid with it switched off, which ranks as EASE).
 """
 
@@ -17,12 +17,12 @@ from .base import Recommender
 from .content import ContentRecommender
 from .ease import EASE
 from .ease_side import EASESide
-from .hybrid import ContentAwareHybrid, tune_blend
+from .hybrid import ContentAwareHybrid
 from .itemknn import ItemKNN
 from .mf import ALS
 from .popularity import Popularity
 
-__all__ = ["STANDARD_MODEL_NAMES", "standard_models", "tune_lm_hybrids", "LM_HYBRID_GRIDS"]
+__all__ = ["STANDARD_MODEL_NAMES", "standard_models", "LM_HYBRID_GRIDS"]
 
 #: Every name :func:`standard_models` can return, in its order.
 STANDARD_MODEL_NAMES = ("Popularity", "ItemKNN", "EASE", "ALS", "Content (genres)", "Content (LM)",
@@ -63,7 +63,7 @@ def standard_models(embeddings: ItemEmbeddings | None = None, *, genre_features:
 
     The three LM models are left out when ``embeddings`` is None. The hybrids carry their
     class defaults unless ``hybrid_params`` sets them; choose those on a validation split
-    with :func:`tune_lm_hybrids` (``{name: r.best_params for name, r in tuned.items()}``).
+    with :func:`filmrec_toolkit.tune_lm_hybrids` (``{name: r.best_params for name, r in tuned.items()}``).
 
     Parameters
     ----------
@@ -122,52 +122,3 @@ def standard_models(embeddings: ItemEmbeddings | None = None, *, genre_features:
     if wanted is not None:
         models = {n: m for n, m in models.items() if n in wanted}
     return models
-
-
-def tune_lm_hybrids(embeddings: ItemEmbeddings, train, valid, *, metric: str = "ndcg@10", alpha: float = 0.05,
-                    cache: bool = False, **evaluate_kwargs) -> dict:
-    """Choose the weights of the two LM hybrids of :func:`standard_models` on validation.
-
-    Each hybrid is tuned with :func:`tune_blend` on the grid of :data:`LM_HYBRID_GRIDS`:
-    the best validation ``metric`` wins, but the language model is switched on only when
-    that beats the same hybrid with the language model off (= EASE) in a paired test
-    (``p < alpha``) on the validation users.
-
-    Parameters
-    ----------
-    embeddings : ItemEmbeddings
-    train, valid : Dataset
-        Fit on ``train``, score on ``valid`` (carve both out of the training split; never
-        the test split).
-    metric : str
-        Per-user validation metric with its cut-off, e.g. ``f"ndcg@{k}"``.
-    alpha : float in (0, 1)
-    cache : bool
-        Save the results in the data home and load them on the next call with the same
-        splits, embeddings, grids and settings (:func:`filmrec_toolkit.load_or_fit`, artefact
-        ``"lm-hybrid-tuning"``); any change of these tunes again.
-    **evaluate_kwargs
-        Passed to :func:`filmrec_toolkit.evaluate`.
-
-    Returns
-    -------
-    dict of name -> TuneResult (``best_params``, ``results``, the unfitted ``best_estimator``).
-    """
-    if not isinstance(embeddings, ItemEmbeddings):
-        raise TypeError(f"embeddings must be ItemEmbeddings (from embed_items), got {type(embeddings).__name__}.")
-    if not isinstance(cache, bool):
-        raise TypeError(f"cache={cache!r} must be True or False.")
-
-    def run() -> dict:
-        base = standard_models(embeddings, include=list(LM_HYBRID_GRIDS))
-        return {name: tune_blend(base[name], grid, train, valid, off=off, metric=metric, alpha=alpha, **evaluate_kwargs)
-                for name, (grid, off) in LM_HYBRID_GRIDS.items()}
-
-    if not cache:
-        return run()
-    from ..persistence import load_or_fit
-
-    return load_or_fit("lm-hybrid-tuning", run, dataset=train,
-                       params={"valid": valid, "embeddings": embeddings, "metric": metric, "alpha": alpha,
-                               "grids": LM_HYBRID_GRIDS, "evaluate": evaluate_kwargs,
-                               "models": standard_models(embeddings, include=list(LM_HYBRID_GRIDS))})

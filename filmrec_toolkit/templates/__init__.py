@@ -16,7 +16,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from ..audit.metric_info import format_number, format_p, format_percent
+from .._format import format_number, format_p, format_percent
 
 __all__ = ["render", "format_frame", "format_value", "figure_data_uri", "PERCENT_COLUMNS"]
 

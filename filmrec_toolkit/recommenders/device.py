@@ -30,9 +30,9 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from ._topk import topk
-from ._validation import check_k
-from .exceptions import check_positive_int
+from .._topk import topk
+from .._validation import check_k
+from ..exceptions import check_positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def resolve_device(device="auto"):
 
 def device_chunk_size(n_items: int, device, budget_bytes: int | None = None) -> int:
     """Rows scored at once on ``device``: a quarter of free CUDA memory, else the CPU budget."""
-    from .recommenders.base import CHUNK_BYTES
+    from .base import CHUNK_BYTES
 
     dev = resolve_device(device)
     if budget_bytes is None:
@@ -100,7 +100,7 @@ def _mask_rows(scores, exclude: sp.csr_matrix | None, allowed=None) -> None:
     import torch
 
     if exclude is not None and exclude.nnz:
-        from .ranking import stored_entries
+        from ..ranking import stored_entries
 
         r, c = stored_entries(exclude)  # by structure: a stored 0 rating is excluded too
         dev = scores.device
@@ -182,13 +182,13 @@ def _scorer(model, dev):
     """``rows -> scores tensor on dev`` for ``model``: on the device where the model form allows."""
     import torch
 
-    from .profiles.user import UserProfiler
-    from .recommenders.content import ContentRecommender
-    from .recommenders.content_to_cf import ContentToCF
-    from .recommenders.ease import EASE
-    from .recommenders.ease_side import EASESide
-    from .recommenders.itemknn import ItemKNN
-    from .recommenders.mf import ALS
+    from ..profiles.user import UserProfiler
+    from .content import ContentRecommender
+    from .content_to_cf import ContentToCF
+    from .ease import EASE
+    from .ease_side import EASESide
+    from .itemknn import ItemKNN
+    from .mf import ALS
 
     def dense_rows(x: sp.csr_matrix, rows: np.ndarray):
         return torch.from_numpy(np.asarray(x[rows].toarray(), dtype=np.float32)).to(dev)
