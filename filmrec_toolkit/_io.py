@@ -21,6 +21,7 @@ Arrays are read back with :func:`load_npz` / :func:`load_npy`, which never unpic
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import shutil
@@ -239,3 +240,12 @@ def load_npy(path: str | os.PathLike) -> np.ndarray:
     except (OSError, EOFError) as err:
         raise ValueError(f"{str(path)!r} is not a readable .npy file ({type(err).__name__}: {err}).") from err
     return arr
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks (checksums of downloads and caches)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

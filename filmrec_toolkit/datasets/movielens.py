@@ -9,7 +9,6 @@ against pinned sha256 hashes, or (c) a zip or folder the user already has.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import io
 import logging
@@ -24,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .._config import ITEM_COL, RATING_COL, TIMESTAMP_COL, USER_COL, canonical_genre, get_data_home
-from .._io import atomic_write_text
+from .._io import atomic_write_text, sha256_file
 from ..exceptions import ChecksumError
 from .dataset import Dataset
 
@@ -357,14 +356,6 @@ def cached_zip(name: str, data_home=None) -> Path | None:
     return path if path.exists() else None
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _recorded_hash(path: Path) -> str | None:
     """The sha256 a verified download recorded next to the zip (``<zip>.sha256``), if any."""
     side = path.with_name(path.name + ".sha256")
@@ -385,7 +376,7 @@ def verify_cached_zip(name: str, path: Path, sha256: str | None = None) -> None:
     advice = (f"Delete it or download it again with load_movielens({name!r}, source='download') (which "
               "replaces a bad file)")
     if expected is not None:
-        actual = _sha256_file(path)
+        actual = sha256_file(path)
         if actual != expected:
             raise ChecksumError(
                 f"the cached {path.name} at {str(path)!r} does not match its expected sha256 {expected} (got "
@@ -443,7 +434,7 @@ def download_movielens(name: str, data_home=None, base_url: str | None = None,
         ) from exc
     path = Path(path)
     # record the sha256 of the verified file: later loads from the cache check against it
-    atomic_write_text(path.with_name(path.name + ".sha256"), f"{_sha256_file(path)}  {path.name}\n", "ascii")
+    atomic_write_text(path.with_name(path.name + ".sha256"), f"{sha256_file(path)}  {path.name}\n", "ascii")
     return path
 
 
