@@ -19,7 +19,9 @@ subprocess (peak RSS is its own), in rotated rounds (``--methods``, default ``st
 ``int8`` / ``int8a`` / ``int8f``  ``TextEncoder(quantize="int8" | "int8-attention" | "int8-ffn-out-fp32")``
            (torch dynamic int8, per-channel weights, full-range activations);
 ``onnx``   ``TextEncoder(backend="onnx")`` (ONNX Runtime, float32 graph exported once into the data home);
-``onnx8`` / ``onnx8a`` / ``onnx8f``  the same with ``quantize=...`` (ONNX Runtime ``quantize_dynamic``, per-channel);
+``onnx8`` / ``onnx8a`` / ``onnx8f``  the same with ``quantize=...`` (ONNX Runtime ``quantize_dynamic``, per-channel;
+           the package default for ``onnx8a``: plain graph, intra-op threads not spinning);
+``onnxf*`` / ``*_s0`` / ``onnx8a_plain``  explicit graph and session variants (see ``VARIANTS``);
 ``loop``   the original design's loop, one text per forward pass with autograd on (timed on
            ``--sample-a`` texts and extrapolated to the set).
 
@@ -63,14 +65,16 @@ VARIANTS = {
     "onnx8": {"backend": "onnx", "quantize": "int8"},
     "onnx8a": {"backend": "onnx", "quantize": "int8-attention"},
     "onnx8f": {"backend": "onnx", "quantize": "int8-ffn-out-fp32"},
-    # ONNX Runtime's BERT fusion (Attention -> QAttention, EmbedLayerNormalization,
-    # SkipLayerNormalization, BiasGelu) before quantisation; "s0": session without
-    # busy-waiting intra-op threads (onnx_backend private options, not TextEncoder parameters)
-    "onnxf": {"backend": "onnx", "_fused": True},
-    "onnxf8": {"backend": "onnx", "quantize": "int8", "_fused": True},
-    "onnxf8a": {"backend": "onnx", "quantize": "int8-attention", "_fused": True},
-    "onnxf8f": {"backend": "onnx", "quantize": "int8-ffn-out-fp32", "_fused": True},
-    "onnx8a_s0": {"backend": "onnx", "quantize": "int8-attention", "_spinning": False},
+    # explicit graph / session variants, whatever the defaults are: "f" = ONNX Runtime's BERT
+    # fusion (Attention -> QAttention, EmbedLayerNormalization, SkipLayerNormalization, BiasGelu)
+    # before quantisation; "_s0" = intra-op threads sleep instead of busy-waiting; "_plain" =
+    # unfused graph with spinning threads (the recipe before issue 15's fusion)
+    "onnxf": {"backend": "onnx", "_fused": True, "_spinning": True},
+    "onnxf8": {"backend": "onnx", "quantize": "int8", "_fused": True, "_spinning": True},
+    "onnxf8a": {"backend": "onnx", "quantize": "int8-attention", "_fused": True, "_spinning": True},
+    "onnxf8f": {"backend": "onnx", "quantize": "int8-ffn-out-fp32", "_fused": True, "_spinning": True},
+    "onnx8a_plain": {"backend": "onnx", "quantize": "int8-attention", "_fused": False, "_spinning": True},
+    "onnx8a_s0": {"backend": "onnx", "quantize": "int8-attention", "_fused": False, "_spinning": False},
     "onnxf8a_s0": {"backend": "onnx", "quantize": "int8-attention", "_fused": True, "_spinning": False},
 }
 NAMES = {"st": "st: sentence-transformers fp32", "enc": "enc: TextEncoder fp32 (embed_items)",
@@ -80,7 +84,8 @@ NAMES = {"st": "st: sentence-transformers fp32", "enc": "enc: TextEncoder fp32 (
          "onnx8f": "onnx8f: ORT 'int8-ffn-out-fp32'", "onnxf": "onnxf: ORT fp32 fused",
          "onnxf8": "onnxf8: ORT fused 'int8'", "onnxf8a": "onnxf8a: ORT fused 'int8-attention'",
          "onnxf8f": "onnxf8f: ORT fused 'int8-ffn-out-fp32'", "onnx8a_s0": "onnx8a_s0: onnx8a, no spinning",
-         "onnxf8a_s0": "onnxf8a_s0: onnxf8a, no spinning", "loop": "loop: 1 text/pass, grad (extrapol.)"}
+         "onnxf8a_s0": "onnxf8a_s0: onnxf8a, no spinning", "onnx8a_plain": "onnx8a_plain: unfused, spinning",
+         "loop": "loop: 1 text/pass, grad (extrapol.)"}
 
 
 def _variant_encoder(method: str):
@@ -90,8 +95,8 @@ def _variant_encoder(method: str):
 
     spec = VARIANTS[method]
     enc = TextEncoder(**{k: v for k, v in spec.items() if not k.startswith("_")}).fit()
-    fused, spinning = spec.get("_fused", False), spec.get("_spinning", True)
-    if fused or not spinning:
+    if "_fused" in spec:
+        fused, spinning = spec["_fused"], spec["_spinning"]
         name = Path(str(enc.model_id_)).name
         path = onnx_backend._build_onnx_model(enc.model_, get_data_home(), name, enc.fingerprint_, enc.quantize_,
                                               fused=fused)

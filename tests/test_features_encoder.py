@@ -355,6 +355,8 @@ def test_onnx_backend_matches_torch_float32(tiny_bert):
     np.testing.assert_allclose(onx.transform(TEXTS), fp32.transform(TEXTS), atol=2e-5)
     assert onx.cache_key() == {**fp32.cache_key(), "backend": "onnx"}
     assert _matmul_ops(onx)["MatMulInteger"] == 0
+    spin = onx.session_.get_session_options().get_session_config_entry("session.intra_op.allow_spinning")
+    assert spin == "0"  # idle threads sleep (shared CPUs)
     check_encoder(TextEncoder(str(tiny_bert), num_threads=1, backend="onnx"))
     # (int8 modes are not checked here: dynamic quantisation scales activations per batch, so a
     # text's int8 vector moves by ~1e-4 with its batch mates, above check_encoder's tolerance)
