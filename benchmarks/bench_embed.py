@@ -19,7 +19,9 @@ subprocess (peak RSS is its own), in rotated rounds (``--methods``, default ``st
 ``int8`` / ``int8a`` / ``int8f``  ``TextEncoder(quantize="int8" | "int8-attention" | "int8-ffn-out-fp32")``
            (torch dynamic int8, per-channel weights, full-range activations);
 ``onnx``   ``TextEncoder(backend="onnx")`` (ONNX Runtime, float32 graph exported once into the data home);
-``onnx8`` / ``onnx8a`` / ``onnx8f``  the same with ``quantize=...`` (ONNX Runtime ``quantize_dynamic``, per-channel);
+``onnx8`` / ``onnx8a`` / ``onnx8f``  the same with ``quantize=...`` (ONNX Runtime ``quantize_dynamic``, per-channel;
+           the package default for ``onnx8a``: plain graph, intra-op threads not spinning);
+``onnxf*`` / ``*_s0`` / ``onnx8a_plain``  explicit graph and session variants (see ``VARIANTS``);
 ``loop``   the original design's loop, one text per forward pass with autograd on (timed on
            ``--sample-a`` texts and extrapolated to the set).
 
@@ -63,12 +65,46 @@ VARIANTS = {
     "onnx8": {"backend": "onnx", "quantize": "int8"},
     "onnx8a": {"backend": "onnx", "quantize": "int8-attention"},
     "onnx8f": {"backend": "onnx", "quantize": "int8-ffn-out-fp32"},
+    # explicit graph / session variants, whatever the defaults are: "f" = ONNX Runtime's BERT
+    # fusion (Attention -> QAttention, EmbedLayerNormalization, SkipLayerNormalization, BiasGelu)
+    # before quantisation; "_s0" = intra-op threads sleep instead of busy-waiting; "_plain" =
+    # unfused graph with spinning threads (the recipe before issue 15's fusion)
+    "onnxf": {"backend": "onnx", "_fused": True, "_spinning": True},
+    "onnxf8": {"backend": "onnx", "quantize": "int8", "_fused": True, "_spinning": True},
+    "onnxf8a": {"backend": "onnx", "quantize": "int8-attention", "_fused": True, "_spinning": True},
+    "onnxf8f": {"backend": "onnx", "quantize": "int8-ffn-out-fp32", "_fused": True, "_spinning": True},
+    "onnx8a_plain": {"backend": "onnx", "quantize": "int8-attention", "_fused": False, "_spinning": True},
+    "onnx8a_s0": {"backend": "onnx", "quantize": "int8-attention", "_fused": False, "_spinning": False},
+    "onnxf8a_s0": {"backend": "onnx", "quantize": "int8-attention", "_fused": True, "_spinning": False},
 }
 NAMES = {"st": "st: sentence-transformers fp32", "enc": "enc: TextEncoder fp32 (embed_items)",
          "int8": "int8: torch quantize='int8'", "int8a": "int8a: torch 'int8-attention'",
          "int8f": "int8f: torch 'int8-ffn-out-fp32'", "onnx": "onnx: ORT fp32",
          "onnx8": "onnx8: ORT 'int8'", "onnx8a": "onnx8a: ORT 'int8-attention'",
-         "onnx8f": "onnx8f: ORT 'int8-ffn-out-fp32'", "loop": "loop: 1 text/pass, grad (extrapol.)"}
+         "onnx8f": "onnx8f: ORT 'int8-ffn-out-fp32'", "onnxf": "onnxf: ORT fp32 fused",
+         "onnxf8": "onnxf8: ORT fused 'int8'", "onnxf8a": "onnxf8a: ORT fused 'int8-attention'",
+         "onnxf8f": "onnxf8f: ORT fused 'int8-ffn-out-fp32'", "onnx8a_s0": "onnx8a_s0: onnx8a, no spinning",
+         "onnxf8a_s0": "onnxf8a_s0: onnxf8a, no spinning", "onnx8a_plain": "onnx8a_plain: unfused, spinning",
+         "loop": "loop: 1 text/pass, grad (extrapol.)"}
+
+
+def _variant_encoder(method: str):
+    """The fitted ``TextEncoder`` of a variant; ``_fused`` / ``_spinning`` rebuild its ONNX Runtime session."""
+    from filmrec_toolkit._config import get_data_home
+    from filmrec_toolkit.features import TextEncoder, onnx_backend
+
+    spec = VARIANTS[method]
+    enc = TextEncoder(**{k: v for k, v in spec.items() if not k.startswith("_")}).fit()
+    if "_fused" in spec:
+        fused, spinning = spec["_fused"], spec["_spinning"]
+        name = Path(str(enc.model_id_)).name
+        path = onnx_backend._build_onnx_model(enc.model_, get_data_home(), name, enc.fingerprint_, enc.quantize_,
+                                              fused=fused)
+        record = onnx_backend._onnx_paths(get_data_home(), name, enc.fingerprint_, enc.quantize_, fused)[1]
+        enc.session_ = onnx_backend._load_onnx_session(path, record, enc.fingerprint_, enc.quantize_,
+                                                       enc._threads(), fused=fused, spinning=spinning)
+        enc.onnx_path_ = path
+    return enc
 
 
 def _documents(dataset: str, which: str, limit: int | None):
@@ -110,7 +146,7 @@ def child(method: str, outdir: Path, args) -> None:
         extra["cache_hit_secs"] = time.perf_counter() - t
         extra["cache_hit_identical"] = bool(np.array_equal(again, X)) and cache.last_stats_["n_encoded"] == 0
     elif method in VARIANTS:
-        enc = TextEncoder(**VARIANTS[method]).fit()  # backend="onnx": exported once into the data home
+        enc = _variant_encoder(method)  # backend="onnx": exported once into the data home
         enc.transform(docs[:8])  # first call pays one-off kernel set-up
         t = time.perf_counter()
         X = enc.transform(docs)
@@ -168,8 +204,9 @@ def quality(dataset: str, methods: list[str]) -> None:
 
     ds = ft.load_movielens(dataset)
     vecs = {"fp32": ft.embed_items(ds)}
-    for m in methods:
-        vecs[m] = ft.embed_items(ds, encoder=ft.TextEncoder(**VARIANTS[m]))
+    for m in methods:  # private options are not in the cache key: those variants are not cached
+        private = any(k.startswith("_") for k in VARIANTS[m])
+        vecs[m] = ft.embed_items(ds, encoder=_variant_encoder(m), cache=False if private else True)
     train, test = ft.stratified_split(ds, 0.8, random_state=0)
     per_user = {}
     for name, emb in vecs.items():

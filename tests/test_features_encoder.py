@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -354,6 +355,8 @@ def test_onnx_backend_matches_torch_float32(tiny_bert):
     np.testing.assert_allclose(onx.transform(TEXTS), fp32.transform(TEXTS), atol=2e-5)
     assert onx.cache_key() == {**fp32.cache_key(), "backend": "onnx"}
     assert _matmul_ops(onx)["MatMulInteger"] == 0
+    spin = onx.session_.get_session_options().get_session_config_entry("session.intra_op.allow_spinning")
+    assert spin == "0"  # idle threads sleep (shared CPUs)
     check_encoder(TextEncoder(str(tiny_bert), num_threads=1, backend="onnx"))
     # (int8 modes are not checked here: dynamic quantisation scales activations per batch, so a
     # text's int8 vector moves by ~1e-4 with its batch mates, above check_encoder's tolerance)
@@ -403,6 +406,49 @@ def test_onnx_cache_refuses_foreign_or_tampered_files(tiny_bert, caplog):
     record.unlink()  # a file without our record is foreign
     with pytest.raises(ValueError, match="not produced by filmrec_toolkit"):
         onnx_backend._load_onnx_session(*args)
+
+
+@needs_ort
+def test_onnx_fused_graph(tiny_bert):
+    """ONNX Runtime's BERT fusion before quantisation: own file and record, close to torch float32."""
+    import onnx
+
+    from filmrec_toolkit._config import get_data_home
+    from filmrec_toolkit.features import onnx_backend
+
+    fp32 = TextEncoder(str(tiny_bert), num_threads=1).fit()
+    ref, attn = fp32.transform(TEXTS), fp32.model_.config._attn_implementation
+    home, name = get_data_home(), Path(str(fp32.model_id_)).name
+    plain_path = onnx_backend._build_onnx_model(fp32.model_, home, name, fp32.fingerprint_, "int8-attention")
+    for mode, ops_expected, tol in [(None, {"Attention": 1, "MatMul": 3, "MatMulInteger": 0, "QAttention": 0}, 2e-5),
+                                    ("int8-attention", {"Attention": 0, "QAttention": 1, "MatMulInteger": 1,
+                                                        "MatMul": 2}, None)]:
+        path = onnx_backend._build_onnx_model(fp32.model_, home, name, fp32.fingerprint_, mode, fused=True)
+        record = onnx_backend._onnx_paths(home, name, fp32.fingerprint_, mode, fused=True)[1]
+        assert path.name == f"{mode or 'fp32'}-fused.onnx" and path != plain_path
+        ops = [n.op_type for n in onnx.load(str(path)).graph.node]
+        # 1 layer: q, k, v fused into one Attention node; attention output, FFN up and down stay MatMul
+        assert {op: ops.count(op) for op in ops_expected} == ops_expected
+        assert ops.count("EmbedLayerNormalization") == 1 and ops.count("SkipLayerNormalization") == 2
+        assert fp32.model_.config._attn_implementation == attn  # the eager export left the model as it was
+        enc = TextEncoder(str(tiny_bert), num_threads=1, backend="onnx", quantize=mode).fit()
+        enc.session_ = onnx_backend._load_onnx_session(path, record, fp32.fingerprint_, mode, 1, fused=True,
+                                                       spinning=False)
+        got = enc.transform(TEXTS)
+        if tol is not None:
+            np.testing.assert_allclose(got, ref, atol=tol)
+        else:
+            assert (got * ref).sum(1).min() > 0.98
+        # a fused file is never taken for a plain one, nor the other way round
+        with pytest.raises(ValueError, match="fused=True, expected False"):
+            onnx_backend._load_onnx_session(path, record, fp32.fingerprint_, mode, 1)
+    plain_record = plain_path.with_suffix(".json")
+    with pytest.raises(ValueError, match="fused=False, expected True"):
+        onnx_backend._load_onnx_session(plain_path, plain_record, fp32.fingerprint_, "int8-attention", 1, fused=True)
+    good = path.read_bytes()
+    path.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))  # one bit changed
+    with pytest.raises(ValueError, match="sha256"):
+        onnx_backend._load_onnx_session(path, record, fp32.fingerprint_, "int8-attention", 1, fused=True)
 
 
 @needs_ort

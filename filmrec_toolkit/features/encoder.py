@@ -47,7 +47,10 @@ POOLING_METHODS = ("mean", "cls", "last_token", "max")
 #:
 #: torch's dynamic Linear quantises activations to 7 bits, ONNX Runtime's to 8, hence the
 #: gap; only ``"int8-attention"`` on ONNX Runtime meets all three quality targets (at about
-#: 1.5x sentence-transformers float32 on short texts; ONNX Runtime ``"int8"``: 2.1-3.3x).
+#: 1.5x sentence-transformers float32 on short texts on a lightly loaded 2-core machine, 2.8-3.2x
+#: on a loaded one where sentence-transformers slows down more; ONNX Runtime ``"int8"``:
+#: 2.1-3.3x). ONNX Runtime's BERT graph fusion before quantisation was measured too (same
+#: quality, not faster; see ``features/onnx_backend.py``).
 QUANTIZE_MODES = {
     "int8": "every Linear layer of the transformer (fastest; largest deviation from float32)",
     "int8-attention": "the attention Linear layers only (query, key, value, attention output)",
@@ -463,7 +466,10 @@ class TextEncoder(ParamsMixin):
             path = onnx_backend._build_onnx_model(self.model_, cache_dir, name, self.fingerprint_, self.quantize_)
         record = onnx_backend._onnx_paths(cache_dir, name, self.fingerprint_, self.quantize_)[1]
         self.onnx_path_ = path
-        return onnx_backend._load_onnx_session(path, record, self.fingerprint_, self.quantize_, self._threads())
+        # idle intra-op threads sleep instead of busy-waiting: faster on a shared, loaded CPU
+        # (benchmarks/bench_embed.py, onnx8a_plain vs onnx8a; the vectors are the same)
+        return onnx_backend._load_onnx_session(path, record, self.fingerprint_, self.quantize_, self._threads(),
+                                               spinning=False)
 
     def _threads(self) -> int:
         return int(self.num_threads) if self.num_threads else _available_cores()

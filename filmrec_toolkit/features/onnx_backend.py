@@ -23,6 +23,19 @@ spreads): ONNX Runtime float32 1.49x / 1.64x; all layers int8 3.26x / 2.10x (tor
 ``quantize="int8-attention"`` on ONNX Runtime met the quality ones (min cosine >= .99,
 neighbour overlap@10 >= .9, cold-start NDCG within 2 %) at about 1.5x; ``quantize="int8"``
 met >= 2x but moves neighbour lists (overlap@10 .796).
+
+Issue 15 follow-up (same machine, 1,000 short documents, 5 interleaved rounds per run):
+ONNX Runtime's BERT fusion before quantisation (``_build_onnx_model(fused=True)``: eager-attention
+export, ``onnxruntime.transformers.optimizer``, then ``quantize_dynamic`` with the fused
+``Attention`` as ``QAttention``; its own ``<mode>-fused.onnx`` file and record) keeps the
+quality of ``"int8-attention"`` (.994 / .915 / -0.3 %) but was not faster than the plain graph
+(loaded run, load 1.4-3.6: median 2.32x vs 2.83x sentence-transformers; light run, load
+0.8-1.3, both without spinning: 1.58x vs 1.51x), so it is not the default; it stays available
+for measurement (``benchmarks/bench_embed.py`` variants ``onnxf*``). Sessions are made with
+``session.intra_op.allow_spinning=0`` (idle threads sleep, same vectors): 3.17x vs 2.83x
+(faster in 4 of 5 rounds) on the loaded run, 1.51x vs 1.51x on the light one. The >= 2x seen
+on the loaded run comes from sentence-transformers slowing down more under load (4 s idle,
+15-18 s loaded); on a lightly loaded machine no quality-meeting mode reaches 2x (about 1.5x).
 """
 
 from __future__ import annotations
@@ -72,20 +85,23 @@ def _versions() -> dict:
     return {"torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__}
 
 
-def _onnx_paths(cache_dir: Path, model_name: str, fingerprint: str, quantize: str | None) -> tuple[Path, Path]:
-    """``(model.onnx, record.json)`` for one model fingerprint and quantisation mode."""
+def _onnx_paths(cache_dir: Path, model_name: str, fingerprint: str, quantize: str | None,
+                fused: bool = False) -> tuple[Path, Path]:
+    """``(model.onnx, record.json)`` for one model fingerprint, quantisation mode and graph kind."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", model_name).strip("_")[-60:] or "model"
     folder = Path(cache_dir) / "onnx" / f"{safe}-{fingerprint}-v{ONNX_FORMAT_VERSION}"
-    stem = quantize or "fp32"
+    stem = (quantize or "fp32") + ("-fused" if fused else "")
     return folder / f"{stem}.onnx", folder / f"{stem}.json"
 
 
-def _expected_record(fingerprint: str, quantize: str | None) -> dict:
+def _expected_record(fingerprint: str, quantize: str | None, fused: bool = False) -> dict:
+    fuse = {"fused": True} if fused else {}  # plain graphs keep the records written before fusion existed
     return {"producer": "filmrec_toolkit", "format": ONNX_FORMAT_VERSION, "fingerprint": fingerprint,
-            "quantize": quantize, **_versions()}
+            "quantize": quantize, **fuse, **_versions()}
 
 
-def _verify_onnx_file(path: Path, record_path: Path, fingerprint: str, quantize: str | None) -> str | None:
+def _verify_onnx_file(path: Path, record_path: Path, fingerprint: str, quantize: str | None,
+                      fused: bool = False) -> str | None:
     """Why ``path`` may not be loaded (``None`` when it is ours and intact).
 
     Checks that the record exists, names this model fingerprint, mode, format and library
@@ -99,7 +115,9 @@ def _verify_onnx_file(path: Path, record_path: Path, fingerprint: str, quantize:
         record = json.loads(record_path.read_text())
     except (OSError, ValueError) as err:
         return f"unreadable record {record_path.name} ({type(err).__name__})"
-    expected = _expected_record(fingerprint, quantize)
+    if bool(record.get("fused", False)) != fused:
+        return f"record {record_path.name} has fused={record.get('fused', False)!r}, expected {fused!r}"
+    expected = _expected_record(fingerprint, quantize, fused)
     for key, value in expected.items():
         if record.get(key) != value:
             return f"record {record_path.name} has {key}={record.get(key)!r}, expected {value!r}"
@@ -109,10 +127,12 @@ def _verify_onnx_file(path: Path, record_path: Path, fingerprint: str, quantize:
     return None
 
 
-def _export_fp32(model, dst: Path, opset: int = 17) -> None:
-    """``torch.onnx.export`` of ``model(input_ids, attention_mask) -> last_hidden_state`` with dynamic axes."""
-    import warnings
+def _export_fp32(model, dst: Path, opset: int = 17, eager: bool = False) -> None:
+    """``torch.onnx.export`` of ``model(input_ids, attention_mask) -> last_hidden_state`` with dynamic axes.
 
+    ``eager=True`` exports the eager (matmul-softmax-matmul) attention instead of the
+    scaled-dot-product one, the pattern ONNX Runtime's transformer optimiser fuses.
+    """
     import torch
 
     class _Wrapper(torch.nn.Module):
@@ -126,16 +146,51 @@ def _export_fp32(model, dst: Path, opset: int = 17) -> None:
     ids = torch.ones((2, 8), dtype=torch.long)
     mask = torch.ones((2, 8), dtype=torch.long)
     mask[1, 5:] = 0
+    previous = getattr(model.config, "_attn_implementation", None)
+    if eager and previous not in (None, "eager"):
+        model.set_attn_implementation("eager")
+    try:
+        _torch_export(model, _Wrapper, ids, mask, dst, opset)
+    finally:
+        if eager and previous not in (None, "eager"):
+            model.set_attn_implementation(previous)
+
+
+def _torch_export(model, wrapper, ids, mask, dst: Path, opset: int) -> None:
+    import warnings
+
+    import torch
+
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        torch.onnx.export(_Wrapper(model).eval(), (ids, mask), str(dst), dynamo=False, opset_version=opset,
+        torch.onnx.export(wrapper(model).eval(), (ids, mask), str(dst), dynamo=False, opset_version=opset,
                           input_names=["input_ids", "attention_mask"], output_names=["hidden"],
                           dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
                                         "hidden": {0: "batch", 1: "seq"}})
 
 
+def _fuse(src: Path, dst: Path, config) -> None:
+    """ONNX Runtime's BERT graph fusion (Attention, EmbedLayerNormalization, SkipLayerNormalization, BiasGelu)."""
+    import onnx
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    opt = optimize_model(str(src), model_type="bert", num_heads=int(config.num_attention_heads),
+                         hidden_size=int(config.hidden_size), opt_level=1, use_gpu=False)
+    opt.save_model_to_file(str(dst))
+    ops = [n.op_type for n in onnx.load(str(dst), load_external_data=False).graph.node]
+    n_layers = int(config.num_hidden_layers)
+    if ops.count("Attention") != n_layers:
+        raise ValueError(f"the transformer optimiser fused {ops.count('Attention')} Attention nodes, expected "
+                         f"{n_layers} (one per layer); use the plain graph (fused=False) for this model.")
+
+
 def _quantize(src: Path, dst: Path, quantize: str) -> None:
-    """Dynamic int8 quantisation of the MatMul weights (per output channel), minus excluded nodes."""
+    """Dynamic int8 quantisation of the MatMul weights (per output channel), minus excluded nodes.
+
+    On a fused graph the ``Attention`` nodes (query, key and value in one weight) become
+    ``QAttention`` unless the mode keeps attention in float32 (``"int8"``, ``"int8-attention"``
+    and ``"int8-ffn-out-fp32"`` all quantise it).
+    """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -146,7 +201,8 @@ def _quantize(src: Path, dst: Path, quantize: str) -> None:
     logging.getLogger().addFilter(hint)
     try:
         quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True,
-                         op_types_to_quantize=["MatMul"], nodes_to_exclude=exclude)
+                         op_types_to_quantize=["MatMul", "Attention"], nodes_to_exclude=exclude,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     finally:
         logging.getLogger().removeFilter(hint)
 
@@ -161,18 +217,20 @@ class _DropRecord(logging.Filter):
 
 
 def _build_onnx_model(model, cache_dir: Path, model_name: str, fingerprint: str, quantize: str | None,
-                     force: bool = False) -> Path:
+                     force: bool = False, fused: bool = False) -> Path:
     """The verified ONNX file for ``model`` (export + optional quantisation on first use).
 
     ``model`` is the loaded float32 torch model (eval mode, CPU). A cached file is reused when
     :func:`_verify_onnx_file` accepts it; a changed or foreign file is refused (warning) and
     rebuilt. Writes are atomic (temporary file + rename; the record is written last).
+    ``fused=True``: eager-attention export, then ONNX Runtime's BERT fusion (:func:`_fuse`)
+    before quantisation; a separate file (``<mode>-fused.onnx``) with its own record.
     """
     if quantize not in ONNX_QUANTIZE_EXCLUDE:
         raise ValueError(f"quantize={quantize!r} is not one of {tuple(ONNX_QUANTIZE_EXCLUDE)} for backend='onnx'.")
-    path, record_path = _onnx_paths(cache_dir, model_name, fingerprint, quantize)
+    path, record_path = _onnx_paths(cache_dir, model_name, fingerprint, quantize, fused)
     if not force:
-        problem = _verify_onnx_file(path, record_path, fingerprint, quantize)
+        problem = _verify_onnx_file(path, record_path, fingerprint, quantize, fused)
         if problem is None:
             return path
         if path.exists() or record_path.exists():
@@ -182,23 +240,31 @@ def _build_onnx_model(model, cache_dir: Path, model_name: str, fingerprint: str,
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".tmp-") as tmp:
         fp32 = Path(tmp) / "fp32.onnx"
         logger.info("exporting %s to ONNX (once per model and mode)", model_name)
-        _export_fp32(model, fp32)
+        _export_fp32(model, fp32, eager=fused)
         out = fp32
+        if fused:
+            out = Path(tmp) / "fused.onnx"
+            _fuse(fp32, out, model.config)
         if quantize is not None:
-            out = Path(tmp) / "q.onnx"
-            _quantize(fp32, out, quantize)
+            src, out = out, Path(tmp) / "q.onnx"
+            _quantize(src, out, quantize)
         os.replace(out, path)
-    record = {**_expected_record(fingerprint, quantize), "sha256": _sha256(path), "model": model_name}
+    record = {**_expected_record(fingerprint, quantize, fused), "sha256": _sha256(path), "model": model_name}
     atomic_write_text(record_path, json.dumps(record, indent=1))
     return path
 
 
-def _load_onnx_session(path: Path, record_path: Path, fingerprint: str, quantize: str | None, threads: int):
-    """An ``onnxruntime.InferenceSession`` (CPU) on a verified file; refuses anything else."""
+def _load_onnx_session(path: Path, record_path: Path, fingerprint: str, quantize: str | None, threads: int,
+                       fused: bool = False, spinning: bool = True):
+    """An ``onnxruntime.InferenceSession`` (CPU) on a verified file; refuses anything else.
+
+    ``spinning=False`` makes idle intra-op threads sleep instead of busy-waiting (kinder to a
+    shared, loaded machine).
+    """
     import onnx
     import onnxruntime as ort
 
-    problem = _verify_onnx_file(path, record_path, fingerprint, quantize)
+    problem = _verify_onnx_file(path, record_path, fingerprint, quantize, fused)
     if problem is not None:
         raise ValueError(f"Refusing to load the ONNX file {path}: {problem}. Delete it (and its .json) to "
                          "export it again, or call TextEncoder(backend='onnx').fit() which rebuilds it.")
@@ -210,5 +276,7 @@ def _load_onnx_session(path: Path, record_path: Path, fingerprint: str, quantize
     options = ort.SessionOptions()
     options.intra_op_num_threads = int(threads)
     options.inter_op_num_threads = 1
+    if not spinning:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     return ort.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
