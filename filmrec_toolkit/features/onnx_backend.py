@@ -40,7 +40,6 @@ on the loaded run comes from sentence-transformers slowing down more under load 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -48,7 +47,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from .._io import atomic_write_text
+from .._io import atomic_write_text, sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -67,14 +66,6 @@ ONNX_QUANTIZE_EXCLUDE = {
 }
 
 _ALLOWED_DOMAINS = {"", "ai.onnx", "com.microsoft", "ai.onnx.ml"}
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _versions() -> dict:
@@ -121,7 +112,7 @@ def _verify_onnx_file(path: Path, record_path: Path, fingerprint: str, quantize:
     for key, value in expected.items():
         if record.get(key) != value:
             return f"record {record_path.name} has {key}={record.get(key)!r}, expected {value!r}"
-    digest = _sha256(path)
+    digest = sha256_file(path)
     if record.get("sha256") != digest:
         return f"sha256 {digest[:12]}... differs from the recorded {str(record.get('sha256'))[:12]}... (file changed)"
     return None
@@ -249,7 +240,7 @@ def _build_onnx_model(model, cache_dir: Path, model_name: str, fingerprint: str,
             src, out = out, Path(tmp) / "q.onnx"
             _quantize(src, out, quantize)
         os.replace(out, path)
-    record = {**_expected_record(fingerprint, quantize, fused), "sha256": _sha256(path), "model": model_name}
+    record = {**_expected_record(fingerprint, quantize, fused), "sha256": sha256_file(path), "model": model_name}
     atomic_write_text(record_path, json.dumps(record, indent=1))
     return path
 
