@@ -140,6 +140,19 @@ def scrub_paths(text: str, report_dir: Path) -> str:
     return re.sub(r"/(?:work|root|home/[^/\s\"']+)/[^\s\"'<>]*", "<path>", text)
 
 
+def scrub_file(path: Path, report_dir: Path) -> None:
+    """Scrub this machine's paths from a written report file (executed notebook, results JSON) in place.
+
+    The replacements hold no quote or backslash, so a JSON file stays valid JSON.
+    """
+    path = Path(path)
+    if path.exists():
+        text = path.read_text(encoding="utf-8")
+        clean = scrub_paths(text, report_dir)
+        if clean != text:
+            path.write_text(clean, encoding="utf-8")
+
+
 def notebook_to_html(executed: Path, html_path: Path, report_dir: Path | None = None) -> Path:
     """Static HTML of an executed notebook that needs no network to display.
 
@@ -397,6 +410,9 @@ def main(argv=None) -> int:
         if executed.exists():
             notebook_to_html(executed, report_dir / "html" / f"{name}.html", report_dir)
             row["html"] = f"html/{name}.html"
+        # the written notebook and its results keep no path of this machine (read back above first)
+        scrub_file(executed, report_dir)
+        scrub_file(report_dir / "results" / f"{name}.json", report_dir)
         rows.append(row)
         if row["ok"]:
             print(f"    done in {row['seconds']:.1f} s", flush=True)

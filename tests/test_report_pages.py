@@ -114,6 +114,26 @@ def test_notebook_page_hides_parameters_and_local_paths(tmp_path):
     assert HOME_DIR not in text and "hello" in text
 
 
+def test_written_notebooks_and_results_keep_no_machine_path(tmp_path):
+    demo = _script("demo")
+    report = tmp_path / "reports"
+    (report / "results").mkdir(parents=True)
+    home_file = str(Path.home() / ".cache" / "filmrec_toolkit" / "artefacts" / "ease-ml-100k-0a.npz")
+    nb = report / "03_x.ipynb"
+    nb.write_text(json.dumps({"metadata": {"papermill": {"input_path": str(demo.ROOT / "notebooks" / "03_x.ipynb"),
+                                                         "output_path": str(nb)}},
+                              "cells": [{"outputs": [{"text": f"loaded EASE from {home_file}"}]}]}))
+    res = report / "results" / "03_x.json"
+    res.write_text(json.dumps({"audit_html": str(report / "audit.html"), "n": 3}))
+    for path in (nb, res):
+        demo.scrub_file(path, report)
+        text = path.read_text()
+        assert str(tmp_path) not in text and str(Path.home()) not in text and str(demo.ROOT) not in text
+        json.loads(text)  # still valid JSON
+    assert json.loads(res.read_text()) == {"audit_html": "reports/audit.html", "n": 3}
+    assert "~/.cache/filmrec_toolkit/artefacts/ease-ml-100k-0a.npz" in nb.read_text()
+
+
 def test_index_executive_summary(tmp_path, monkeypatch):
     demo = _script("demo")
     report = tmp_path / "reports"
