@@ -59,19 +59,23 @@ def resolve_device(device="auto"):
                          "'auto'.") from err
 
 
-def device_chunk_size(n_items: int, device, budget_bytes: int | None = None) -> int:
-    """Rows scored at once on ``device``: a quarter of free CUDA memory, else the CPU budget."""
+def device_budget_bytes(device) -> int:
+    """Working memory for one block of device work: a quarter of free CUDA memory, else the CPU budget
+    (3 x ``CHUNK_BYTES``). Sizes the scoring chunks here and EASE's Gram-matrix blocks."""
     from .base import CHUNK_BYTES
 
     dev = resolve_device(device)
-    if budget_bytes is None:
-        if dev.type == "cuda":
-            import torch
+    if dev.type == "cuda":
+        import torch
 
-            free, _ = torch.cuda.mem_get_info(dev)
-            budget_bytes = free // 4
-        else:
-            budget_bytes = CHUNK_BYTES * 3
+        return torch.cuda.mem_get_info(dev)[0] // 4
+    return CHUNK_BYTES * 3
+
+
+def device_chunk_size(n_items: int, device, budget_bytes: int | None = None) -> int:
+    """Rows scored at once on ``device``: :func:`device_budget_bytes` unless ``budget_bytes`` is given."""
+    if budget_bytes is None:
+        budget_bytes = device_budget_bytes(device)
     return max(1, int(budget_bytes // (BYTES_PER_SCORE * max(1, n_items))))
 
 

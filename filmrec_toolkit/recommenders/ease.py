@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from .._validation import check_bool, check_number, check_option
 from ..datasets.dataset import Dataset
-from .base import CHUNK_BYTES, Recommender
+from .base import Recommender
 from .explain import Explanation, history_explanation, user_history_arrays
 
 logger = logging.getLogger(__name__)
@@ -202,7 +202,9 @@ def _torch_gram(x: sp.csr_matrix, dev, dtype, budget_bytes: int | None = None, b
                                      check_invariants=False).to(dev)
     gram = torch.empty((n_items, n_items), dtype=dtype, device=dev)
     if budget_bytes is None:  # CUDA: a quarter of what is free once the Gram matrix is there
-        budget_bytes = torch.cuda.mem_get_info(dev)[0] // 4 if dev.type == "cuda" else CHUNK_BYTES * 3
+        from .device import device_budget_bytes
+
+        budget_bytes = device_budget_bytes(dev)
     block = max(1, int(budget_bytes // (itemsize * (n_users + n_items))))
     xc = x.tocsc()
     for s in range(0, n_items, block):
