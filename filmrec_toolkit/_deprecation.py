@@ -1,6 +1,8 @@
 """Deprecations: the one way the package keeps an old name working with a ``FutureWarning``.
 
 * :func:`deprecated_alias` — an old function name that calls the new one;
+* :func:`warn_replaced` — an old function, method or import path kept as a shim that
+  forwards to its replacement;
 * :func:`renamed_argument` — an old keyword argument spelling (given as its own parameter
   with default ``None``, or collected by ``**kwargs`` and read with
   :func:`pop_renamed_kwarg`).
@@ -15,7 +17,7 @@ import functools
 import warnings
 from typing import Callable, MutableMapping
 
-__all__ = ["deprecated_alias", "pop_renamed_kwarg", "renamed_argument"]
+__all__ = ["deprecated_alias", "pop_renamed_kwarg", "renamed_argument", "warn_replaced"]
 
 #: Marks "the old spelling was not given" (``None`` can be a real value of some parameters).
 NOT_GIVEN = type("NotGiven", (), {"__repr__": lambda self: "NOT_GIVEN", "__bool__": lambda self: False})()
@@ -108,3 +110,14 @@ def pop_renamed_kwarg(owner: str, kwargs: MutableMapping, old_name: str):
     if unknown:
         raise TypeError(f"{owner}() got unexpected keyword argument(s) {unknown}.")
     return kwargs.pop(old_name, NOT_GIVEN)
+
+
+def warn_replaced(old: str, new: str, reason: str = "", *, stacklevel: int = 2) -> None:
+    """Warn (``FutureWarning``) that the shim ``old`` will be removed and ``new`` replaces it.
+
+    The message is ``"<old> is deprecated and will be removed (<reason>); use <new>."``;
+    ``stacklevel`` counts from the shim that calls this (2: the shim's caller).
+    """
+    why = f" ({reason})" if reason else ""
+    warnings.warn(f"{old} is deprecated and will be removed{why}; use {new}.", FutureWarning,
+                  stacklevel=stacklevel + 1)

@@ -12,6 +12,7 @@ from typing import Mapping, Sequence
 import pandas as pd
 
 from .._config import ITEM_COL, USER_COL
+from .._deprecation import warn_replaced
 from .._io import atomic_write_text
 from .._validation import check_k
 from ..datasets.dataset import Dataset, ensure_dataset
@@ -211,9 +212,8 @@ class AuditReport:
     # ---------------------------------------------------------------- plots
     # Deprecated: audits produce tables, ``filmrec_toolkit.plots.plot_audit`` draws them.
     def _deprecated_plot(self, method: str, kind: str, ax, **options):
-        warnings.warn(f"AuditReport.{method}() is deprecated and will be removed; audits produce tables and "
-                      f"plots draw them: use ft.plots.plot_audit(report, {kind!r}, ax=ax).",
-                      FutureWarning, stacklevel=3)
+        warn_replaced(f"AuditReport.{method}()", f"ft.plots.plot_audit(report, {kind!r}, ax=ax)",
+                      "audits produce tables, plots draw them", stacklevel=3)
         from ..plots.report import plot_audit  # the one remaining reach into plots, gone with these shims
 
         return plot_audit(self, kind, ax=ax, **options)

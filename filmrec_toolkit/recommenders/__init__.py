@@ -47,9 +47,10 @@ def __getattr__(name: str):
     # tune_blend evaluates models, so it lives in the evaluation layer; the old path keeps working
     if name in _MOVED:
         import importlib
-        import warnings
 
-        warnings.warn(f"filmrec_toolkit.recommenders.{name} moved to {_MOVED[name]}.{name} (also ft.{name}); "
-                      "the old path will be removed.", FutureWarning, stacklevel=2)
+        from .._deprecation import warn_replaced
+
+        warn_replaced(f"filmrec_toolkit.recommenders.{name}", f"{_MOVED[name]}.{name} (also ft.{name})",
+                      "it moved to the evaluation layer")
         return getattr(importlib.import_module(_MOVED[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

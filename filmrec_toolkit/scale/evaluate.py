@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-import warnings
 from typing import Iterable
 
+from .._deprecation import warn_replaced
 from ..datasets.dataset import Dataset
 from ..evaluation import EvaluationResult, evaluate
 from ..recommenders.base import Recommender
@@ -33,9 +33,8 @@ def evaluate_distributed(model: Recommender, train: Dataset, test: Dataset, k: i
     -------
     EvaluationResult
     """
-    warnings.warn("evaluate_distributed(model, train, test, k, client) is deprecated and will be removed; use "
-                  "evaluate(model, train, test, k, client=client) (the same result, the same code).",
-                  FutureWarning, stacklevel=2)
+    warn_replaced("evaluate_distributed(model, train, test, k, client)", "evaluate(model, train, test, k, client=client)",
+                  "the same result, the same code")
     return evaluate(model, train, test, k, exclude=exclude, relevance_threshold=relevance_threshold, users=users,
                     refit=refit, gain=gain, chunk_size=chunk_size, show_progress=show_progress,
                     client=ensure_client(client), n_partitions=n_partitions)

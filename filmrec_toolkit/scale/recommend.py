@@ -28,11 +28,11 @@ only the ``(n, k)`` results.
 from __future__ import annotations
 
 import logging
-import warnings
 
 import numpy as np
 import pandas as pd
 
+from .._deprecation import warn_replaced
 from ..recommenders.base import Recommender
 from .cluster import ensure_client
 
@@ -42,8 +42,7 @@ __all__ = ["recommend_distributed", "recommend_rows_distributed"]
 
 
 def _deprecated(old: str, new: str) -> None:
-    warnings.warn(f"{old} is deprecated and will be removed; use {new} (the same result, the same code).",
-                  FutureWarning, stacklevel=3)
+    warn_replaced(old, new, "the same result, the same code", stacklevel=3)
 
 
 def recommend_rows_distributed(model: Recommender, rows: np.ndarray, k: int, client, *, exclude_seen=True,
