@@ -78,7 +78,7 @@ bench: install
 	for b in bench_embed bench_recommend bench_gpu bench_cf_scale bench_scale; do \
 		$(BIN)/python benchmarks/$$b.py $(BENCH_ARGS) || exit 1; done
 ifeq ($(BENCH_ARGS),)
-	for b in bench_segments bench_multi_interest bench_rerank_tradeoff; do $(BIN)/python benchmarks/$$b.py || exit 1; done
+	for b in bench_segments bench_multi_interest bench_rerank_tradeoff int8_error_sources; do $(BIN)/python benchmarks/$$b.py || exit 1; done
 endif
 
 reproduce: install

@@ -19,8 +19,10 @@ subprocess (peak RSS is its own), in rotated rounds (``--methods``, default ``st
 ``int8`` / ``int8a`` / ``int8f``  ``TextEncoder(quantize="int8" | "int8-attention" | "int8-ffn-out-fp32")``
            (torch dynamic int8, per-channel weights, full-range activations);
 ``onnx``   ``TextEncoder(backend="onnx")`` (ONNX Runtime, float32 graph exported once into the data home);
-``onnx8`` / ``onnx8a`` / ``onnx8f``  the same with ``quantize=...`` (ONNX Runtime ``quantize_dynamic``, per-channel;
-           the package default for ``onnx8a``: plain graph, intra-op threads not spinning);
+``onnx8`` / ``onnx8a`` / ``onnx8f``  the same with ``quantize=...`` (the package's recipe: activations scaled per
+           token, 7-bit weights per channel, one single-threaded session per core);
+``onnx8t`` / ``onnx8at``  ``"int8"`` / ``"int8-attention"`` with one activation scale per tensor (ONNX Runtime
+           ``quantize_dynamic``, the recipe before format 2); ``onnx8_1s``: ``onnx8`` on one multi-threaded session;
 ``onnxf*`` / ``*_s0`` / ``onnx8a_plain``  explicit graph and session variants (see ``VARIANTS``);
 ``loop``   the original design's loop, one text per forward pass with autograd on (timed on
            ``--sample-a`` texts and extrapolated to the set).
@@ -65,6 +67,11 @@ VARIANTS = {
     "onnx8": {"backend": "onnx", "quantize": "int8"},
     "onnx8a": {"backend": "onnx", "quantize": "int8-attention"},
     "onnx8f": {"backend": "onnx", "quantize": "int8-ffn-out-fp32"},
+    # the per-tensor recipe (ONNX Runtime quantize_dynamic; the package's until format 2), one session
+    "onnx8t": {"backend": "onnx", "quantize": "int8", "_per_tensor": True, "_spinning": False},
+    "onnx8at": {"backend": "onnx", "quantize": "int8-attention", "_per_tensor": True, "_spinning": False},
+    # the per-token recipe on one 2-thread session instead of one single-thread session per core
+    "onnx8_1s": {"backend": "onnx", "quantize": "int8", "_sessions": 1},
     # explicit graph / session variants, whatever the defaults are: "f" = ONNX Runtime's BERT
     # fusion (Attention -> QAttention, EmbedLayerNormalization, SkipLayerNormalization, BiasGelu)
     # before quantisation; "_s0" = intra-op threads sleep instead of busy-waiting; "_plain" =
@@ -81,7 +88,8 @@ NAMES = {"st": "st: sentence-transformers fp32", "enc": "enc: TextEncoder fp32 (
          "int8": "int8: torch quantize='int8'", "int8a": "int8a: torch 'int8-attention'",
          "int8f": "int8f: torch 'int8-ffn-out-fp32'", "onnx": "onnx: ORT fp32",
          "onnx8": "onnx8: ORT 'int8'", "onnx8a": "onnx8a: ORT 'int8-attention'",
-         "onnx8f": "onnx8f: ORT 'int8-ffn-out-fp32'", "onnxf": "onnxf: ORT fp32 fused",
+         "onnx8f": "onnx8f: ORT 'int8-ffn-out-fp32'", "onnx8t": "onnx8t: ORT 'int8' per tensor",
+         "onnx8at": "onnx8at: ORT 'int8-attention' per tensor", "onnx8_1s": "onnx8_1s: onnx8, one session", "onnxf": "onnxf: ORT fp32 fused",
          "onnxf8": "onnxf8: ORT fused 'int8'", "onnxf8a": "onnxf8a: ORT fused 'int8-attention'",
          "onnxf8f": "onnxf8f: ORT fused 'int8-ffn-out-fp32'", "onnx8a_s0": "onnx8a_s0: onnx8a, no spinning",
          "onnxf8a_s0": "onnxf8a_s0: onnxf8a, no spinning", "onnx8a_plain": "onnx8a_plain: unfused, spinning",
@@ -95,15 +103,24 @@ def _variant_encoder(method: str):
 
     spec = VARIANTS[method]
     enc = TextEncoder(**{k: v for k, v in spec.items() if not k.startswith("_")}).fit()
-    if "_fused" in spec:
-        fused, spinning = spec["_fused"], spec["_spinning"]
+    if "_fused" in spec or "_per_tensor" in spec:
+        fused, spinning, per_tensor = spec.get("_fused", False), spec["_spinning"], spec.get("_per_tensor", False)
         name = Path(str(enc.model_id_)).name
         path = onnx_backend._build_onnx_model(enc.model_, get_data_home(), name, enc.fingerprint_, enc.quantize_,
-                                              fused=fused)
-        record = onnx_backend._onnx_paths(get_data_home(), name, enc.fingerprint_, enc.quantize_, fused)[1]
+                                              fused=fused, per_tensor=per_tensor)
+        record = onnx_backend._onnx_paths(get_data_home(), name, enc.fingerprint_, enc.quantize_, fused,
+                                          per_tensor)[1]
         enc.session_ = onnx_backend._load_onnx_session(path, record, enc.fingerprint_, enc.quantize_,
-                                                       enc._threads(), fused=fused, spinning=spinning)
+                                                       enc._threads(), fused=fused, spinning=spinning,
+                                                       per_tensor=per_tensor)
+        enc.sessions_ = [enc.session_]
         enc.onnx_path_ = path
+    elif "_sessions" in spec:  # the package's int8 file on one session with every core
+        name = Path(str(enc.model_id_)).name
+        record = onnx_backend._onnx_paths(get_data_home(), name, enc.fingerprint_, enc.quantize_)[1]
+        enc.session_ = onnx_backend._load_onnx_session(enc.onnx_path_, record, enc.fingerprint_, enc.quantize_,
+                                                       enc._threads(), spinning=False)
+        enc.sessions_ = [enc.session_]
     return enc
 
 

@@ -40,19 +40,21 @@ POOLING_METHODS = ("mean", "cls", "last_token", "max")
 #: ==================== ======================== ========================
 #: mode                 backend="onnx"           backend="torch"
 #: ==================== ======================== ========================
-#: int8                 .984 / .796 / -1.0 %     .947 / .642 / -3.3 %
-#: int8-attention       .996 / .911 / +1.8 %     .993 / .873 / -0.9 %
-#: int8-ffn-out-fp32    .992 / .844 / -1.3 %     .972 / .736 / -3.1 %
+#: int8                 .996 / .913 / -1.0 %     .947 / .642 / -3.3 %
+#: int8-attention       .998 / .949 / +0.2 %     .993 / .873 / -0.9 %
+#: int8-ffn-out-fp32    .998 / .929 / -0.1 %     .972 / .736 / -3.1 %
 #: ==================== ======================== ========================
 #:
-#: torch's dynamic Linear quantises activations to 7 bits, ONNX Runtime's to 8, hence the
-#: gap; only ``"int8-attention"`` on ONNX Runtime meets all three quality targets (at about
-#: 1.5x sentence-transformers float32 on short texts on a lightly loaded 2-core machine, 2.8-3.2x
-#: on a loaded one where sentence-transformers slows down more; ONNX Runtime ``"int8"``:
-#: 2.1-3.3x). ONNX Runtime's BERT graph fusion before quantisation was measured too (same
-#: quality, not faster; see ``features/onnx_backend.py``).
+#: ONNX Runtime scales activations per token (``onnx_backend._per_token_int8``; 7-bit weights),
+#: torch per tensor with 7 bits. One scale per tensor, ONNX Runtime's ``quantize_dynamic`` (the
+#: recipe before ``ONNX_FORMAT_VERSION`` 2), gave .985 / .795 / -2.9 % for ``"int8"``:
+#: at most query/key/value and feed-forward inputs of all-MiniLM-L6-v2 the [CLS] token's largest
+#: activation is 2-9x the other tokens', and one scale per tensor leaves the others few levels.
+#: Speed of ONNX Runtime ``"int8"`` on 1,000 short ml-1m documents, 2 cores: 2.16x
+#: sentence-transformers float32 (median of 5 interleaved rounds, 1.86-2.27; ONNX Runtime
+#: float32 1.44x). Every mode meets the quality targets on ONNX Runtime; ``"int8"`` is the fastest.
 QUANTIZE_MODES = {
-    "int8": "every Linear layer of the transformer (fastest; largest deviation from float32)",
+    "int8": "every Linear layer of the transformer (fastest; deviates most from float32)",
     "int8-attention": "the attention Linear layers only (query, key, value, attention output)",
     "int8-ffn-out-fp32": "every Linear layer except the feed-forward output (down-projection)",
 }
@@ -285,12 +287,13 @@ class TextEncoder(ParamsMixin):
         for the transformer's Linear layers / MatMul nodes named by ``QUANTIZE_MODES``.
         ``"int8"``: all of them (fastest, deviates most); ``"int8-attention"``: the attention
         projections only; ``"int8-ffn-out-fp32"``: all but the feed-forward down-projection.
-        By default (``backend=None``) with ONNX Runtime's ``quantize_dynamic`` (8-bit
-        activations: closer to float32, see ``benchmarks/bench_embed.py --quality``); with
-        ``backend="torch"`` ``torch.ao.quantization.quantize_dynamic`` (7-bit activations).
-        Part of :meth:`cache_key`, so quantised vectors never mix with float32 ones in an
-        :class:`EmbeddingCache`. Activation scales are computed per batch, so a text's int8
-        vector moves slightly (~1e-4) with the other texts of its batch.
+        By default (``backend=None``) with ONNX Runtime: activations scaled per token, 7-bit
+        weights, batches spread over one single-threaded session per thread (see
+        ``QUANTIZE_MODES`` for quality and speed); with ``backend="torch"``
+        ``torch.ao.quantization.quantize_dynamic`` (7-bit activations, one scale per batch, so a
+        text's vector moves slightly, ~1e-4, with its batch mates; the ONNX Runtime vectors do
+        not). Part of :meth:`cache_key` (with the ONNX format version), so quantised vectors
+        never mix with float32 ones, or with another recipe's, in an :class:`EmbeddingCache`.
     backend : {None, "torch", "onnx"}
         ``None`` (default): ``"onnx"`` when ``quantize`` is set and the model is an encoder,
         else ``"torch"``. ``"torch"``: the transformers model (any device, encoders and causal LMs).
@@ -313,7 +316,8 @@ class TextEncoder(ParamsMixin):
     ----------
     model_id_, model_path_, fingerprint_, pooling_, postprocess_, max_length_, device_, dtype_,
     quantize_, backend_, batch_size_, is_causal_, dim_, tokenizer_, model_, session_ (ONNX
-    Runtime session or None), onnx_path_ (``backend="onnx"``), postprocessor_
+    Runtime session or None), sessions_ (every ONNX Runtime session: one, or one per thread for
+    int8), onnx_path_ (``backend="onnx"``), postprocessor_
 
     Examples
     --------
@@ -415,8 +419,8 @@ class TextEncoder(ParamsMixin):
         self.dtype_ = dtype
         config = AutoConfig.from_pretrained(path)
         self.is_causal_ = _is_causal(config)
-        # default: ONNX Runtime for int8 encoders (8-bit activations: closer to float32 and faster
-        # than torch's 7-bit dynamic int8, see QUANTIZE_MODES), torch otherwise
+        # default: ONNX Runtime for int8 encoders (per-token activations: closer to float32 and
+        # faster than torch's 7-bit dynamic int8, see QUANTIZE_MODES), torch otherwise
         self.backend_ = self.backend or ("onnx" if self.quantize is not None and not self.is_causal_ else "torch")
         if self.backend_ == "onnx" and self.is_causal_:
             raise ValueError(f"backend='onnx' supports encoder models (BERT-like, e.g. all-MiniLM-L6-v2); "
@@ -426,9 +430,10 @@ class TextEncoder(ParamsMixin):
             model = AutoModel.from_pretrained(path, dtype=dtype)
         self.model_ = model.to(self.device_).eval()
         self.fingerprint_ = fingerprint_model(path)
-        self.session_ = None
+        self.session_, self.sessions_ = None, []
         if self.backend_ == "onnx":
-            self.session_ = self._onnx_session()
+            self.sessions_ = self._onnx_sessions()
+            self.session_ = self.sessions_[0]
         elif self.quantize_ is not None:
             self.model_ = _quantize_linear(self.model_, self.quantize_)
         tok = self.tokenizer_
@@ -448,8 +453,16 @@ class TextEncoder(ParamsMixin):
         self.max_length_ = int(min(v for v in limits if v))
         self.dim_ = int(config.hidden_size)
 
-    def _onnx_session(self):
-        """Export (once, cached in the data home) and load the verified ONNX Runtime session."""
+    def _onnx_sessions(self) -> list:
+        """Export (once, cached in the data home) and load the verified ONNX Runtime session(s).
+
+        float32: one session with ``num_threads`` intra-op threads. int8: ``num_threads``
+        single-threaded sessions that encode different batches at once (its per-token
+        quantisation steps are small operators that one session runs mostly on one thread;
+        ``benchmarks/bench_embed.py`` on 1,000 short ml-1m documents, 2 cores: 2.16x
+        sentence-transformers vs 1.81x with one 2-thread session; float32 gained nothing from it
+        in a trial, 2.15 s vs 2.07 s).
+        """
         try:
             import onnx  # noqa: F401
             import onnxruntime  # noqa: F401
@@ -468,8 +481,12 @@ class TextEncoder(ParamsMixin):
         self.onnx_path_ = path
         # idle intra-op threads sleep instead of busy-waiting: faster on a shared, loaded CPU
         # (benchmarks/bench_embed.py, onnx8a_plain vs onnx8a; the vectors are the same)
-        return onnx_backend._load_onnx_session(path, record, self.fingerprint_, self.quantize_, self._threads(),
-                                               spinning=False)
+        threads = self._threads()
+        if self.quantize_ is None or threads == 1:
+            return [onnx_backend._load_onnx_session(path, record, self.fingerprint_, self.quantize_, threads,
+                                                    spinning=False)]
+        return [onnx_backend._load_onnx_session(path, record, self.fingerprint_, self.quantize_, 1,
+                                                spinning=False) for _ in range(threads)]
 
     def _threads(self) -> int:
         return int(self.num_threads) if self.num_threads else _available_cores()
@@ -503,6 +520,10 @@ class TextEncoder(ParamsMixin):
             key["quantize"] = self.quantize_
         if getattr(self, "backend_", "torch") != "torch":
             key["backend"] = self.backend_
+            if getattr(self, "quantize_", None) is not None:  # the int8 recipe changed with the format
+                from .onnx_backend import ONNX_FORMAT_VERSION
+
+                key["onnx_format"] = ONNX_FORMAT_VERSION
         return key
 
     # ------------------------------------------------------------ encoding
@@ -532,22 +553,30 @@ class TextEncoder(ParamsMixin):
             from tqdm.auto import tqdm
 
             batches = tqdm(batches, total=len(batches), desc="encoding", unit="batch")
+
+        def padded(start: int, stop: int):
+            rows = order[start:stop]
+            width = int(lengths[rows].max())
+            input_ids = np.full((len(rows), width), self.pad_id_, dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for j, r in enumerate(rows):  # right padding: positions start at 0 for every text
+                input_ids[j, :lengths[r]] = ids[r]
+                mask[j, :lengths[r]] = 1
+            return rows, input_ids, mask
+
+        sessions = getattr(self, "sessions_", None) or []
+        if self.session_ is not None and (not sessions or sessions[0] is not self.session_):
+            sessions = [self.session_]  # a session set by hand is the one used
         with _torch_threads(self._threads()), torch.inference_mode():
+            if sessions:
+                for rows, hidden, mask in _run_sessions(sessions, batches, padded):
+                    out[rows] = pool_hidden_states(torch.from_numpy(hidden), torch.from_numpy(mask),
+                                                   self.pooling_).numpy()
+                return out
             for start, stop in batches:
-                rows = order[start:stop]
-                width = int(lengths[rows].max())
-                input_ids = np.full((len(rows), width), self.pad_id_, dtype=np.int64)
-                mask = np.zeros((len(rows), width), dtype=np.int64)
-                for j, r in enumerate(rows):  # right padding: positions start at 0 for every text
-                    input_ids[j, :lengths[r]] = ids[r]
-                    mask[j, :lengths[r]] = 1
+                rows, input_ids, mask = padded(start, stop)
                 mask_t = torch.from_numpy(mask).to(self.device_)
-                if self.session_ is not None:
-                    hidden = torch.from_numpy(self.session_.run(None, {"input_ids": input_ids,
-                                                                       "attention_mask": mask})[0])
-                else:
-                    hidden = self.model_(input_ids=torch.from_numpy(input_ids).to(self.device_),
-                                         attention_mask=mask_t)[0]
+                hidden = self.model_(input_ids=torch.from_numpy(input_ids).to(self.device_), attention_mask=mask_t)[0]
                 out[rows] = pool_hidden_states(hidden, mask_t, self.pooling_).cpu().numpy()
         return out
 
@@ -616,6 +645,46 @@ def _quantize_linear(model, mode: str = "int8"):
     with warnings.catch_warnings():  # torch marks its eager quantisation API as moving to torchao
         warnings.simplefilter("ignore")
         return torch.ao.quantization.quantize_dynamic(model, spec, dtype=torch.qint8)
+
+
+def _run_sessions(sessions: list, batches, padded):
+    """Yield ``(rows, hidden, mask)`` per batch, in order, running batches on ``sessions`` in parallel.
+
+    With one session the batches run one after the other. With several, each worker thread
+    owns one session (ONNX Runtime releases the GIL while it runs) and at most two batches per
+    session are in flight, so memory stays bounded however many texts there are.
+    """
+    def run(session, start: int, stop: int):
+        rows, input_ids, mask = padded(start, stop)
+        return rows, session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0], mask
+
+    if len(sessions) == 1:
+        for start, stop in batches:
+            yield run(sessions[0], start, stop)
+        return
+    import queue
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    idle: queue.SimpleQueue = queue.SimpleQueue()
+    for session in sessions:
+        idle.put(session)
+
+    def task(start: int, stop: int):
+        session = idle.get()
+        try:
+            return run(session, start, stop)
+        finally:
+            idle.put(session)
+
+    with ThreadPoolExecutor(len(sessions), thread_name_prefix="filmrec-onnx") as pool:
+        pending: deque = deque()
+        for start, stop in batches:
+            pending.append(pool.submit(task, start, stop))
+            if len(pending) >= 2 * len(sessions):
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _length_batches(sorted_lengths: np.ndarray, max_rows: int, max_tokens: int) -> list[tuple[int, int]]:

@@ -1,10 +1,10 @@
 """ONNX Runtime backend of :class:`~filmrec_toolkit.features.TextEncoder` (``backend="onnx"``).
 
 The transformer is exported at run time from the local model folder (``torch.onnx.export``,
-nothing is downloaded), optionally int8-quantised with
-``onnxruntime.quantization.quantize_dynamic`` (per-channel weights), and cached in the data
-home under ``onnx/<model>-<fingerprint>/``, keyed by the model fingerprint, the
-quantisation mode and the export format version. Each ``.onnx`` file has a ``.json``
+nothing is downloaded), optionally int8-quantised (:func:`_per_token_int8`: 7-bit weights per
+output channel, 8-bit activations with one scale per token), and cached in the data home
+under ``onnx/<model>-<fingerprint>-v<format>/``, keyed by the model fingerprint, the
+quantisation mode and the format version. Each ``.onnx`` file has a ``.json``
 record next to it (written by :func:`_build_onnx_model`: sha256 of the file, model
 fingerprint, mode, versions); :func:`_load_onnx_session` refuses any file whose bytes or
 record do not match, so a file not produced here is never run. An ONNX file is a protobuf
@@ -12,30 +12,35 @@ graph of standard operators (no pickled code); the loader also refuses operators
 the standard ``ai.onnx`` and ONNX Runtime's ``com.microsoft`` domains, and never registers
 custom-operator libraries.
 
-Why ONNX Runtime for int8 (measured with ``benchmarks/bench_embed.py`` on ml-1m, 2 shared
-cores): torch's dynamic int8 Linear quantises activations to 7 bits (``reduce_range=True``,
-hard-coded; calling its kernel with 8 bits saturates on CPUs without VNNI), ONNX Runtime's
-``quantize_dynamic`` to 8 bits, so the same layers deviate about half as much from float32
-(all layers: min cosine .984 vs .947). Speed vs sentence-transformers float32 on 1,000
-short documents, medians of three interleaved runs on a loaded 2-core machine (wide
-spreads): ONNX Runtime float32 1.49x / 1.64x; all layers int8 3.26x / 2.10x (torch 1.55x /
-1.63x); attention only 2.44x / 1.47x / 1.53x (torch 1.40x). So no mode met every target:
-``quantize="int8-attention"`` on ONNX Runtime met the quality ones (min cosine >= .99,
-neighbour overlap@10 >= .9, cold-start NDCG within 2 %) at about 1.5x; ``quantize="int8"``
-met >= 2x but moves neighbour lists (overlap@10 .796).
+How the int8 recipe was chosen (``benchmarks/bench_embed.py`` on ml-1m, 2 cores, AVX2 without
+VNNI; quality = min cosine / neighbour overlap@10 / ContentToCF cold-item NDCG@10 vs torch
+float32 on all 3,706 documents, targets >= .99 / >= .9 / within 2 %; speed = median ratio to
+sentence-transformers float32 on 1,000 short documents, 5 interleaved rounds, target >= 2):
 
-Issue 15 follow-up (same machine, 1,000 short documents, 5 interleaved rounds per run):
-ONNX Runtime's BERT fusion before quantisation (``_build_onnx_model(fused=True)``: eager-attention
-export, ``onnxruntime.transformers.optimizer``, then ``quantize_dynamic`` with the fused
-``Attention`` as ``QAttention``; its own ``<mode>-fused.onnx`` file and record) keeps the
-quality of ``"int8-attention"`` (.994 / .915 / -0.3 %) but was not faster than the plain graph
-(loaded run, load 1.4-3.6: median 2.32x vs 2.83x sentence-transformers; light run, load
-0.8-1.3, both without spinning: 1.58x vs 1.51x), so it is not the default; it stays available
-for measurement (``benchmarks/bench_embed.py`` variants ``onnxf*``). Sessions are made with
-``session.intra_op.allow_spinning=0`` (idle threads sleep, same vectors): 3.17x vs 2.83x
-(faster in 4 of 5 rounds) on the loaded run, 1.51x vs 1.51x on the light one. The >= 2x seen
-on the loaded run comes from sentence-transformers slowing down more under load (4 s idle,
-15-18 s loaded); on a lightly loaded machine no quality-meeting mode reaches 2x (about 1.5x).
+* torch's dynamic int8 Linear: activations quantised to 7 bits (``reduce_range=True``,
+  hard-coded), .947 / .642 / -3.3 %; 1.55-1.63x.
+* ONNX Runtime ``quantize_dynamic`` (format 1; still built with ``per_tensor=True`` for the
+  benchmark): one activation scale per tensor, .985 / .795 / -2.9 %; 2.04x. Neither ONNX Runtime's
+  BERT fusion (``fused=True``) nor keeping the feed-forward layers in float32 reached both targets.
+  Where the error comes from (``benchmarks/int8_error_sources.py``: fake-quantised torch layers,
+  min cosine / overlap@10): 8-bit weights alone .999 / .969; activations per tensor .987 / .801;
+  per token .999 / .934. At most query/key/value and feed-forward inputs the [CLS] token's
+  largest activation is 2-9x the other tokens', and one scale per tensor leaves the other
+  tokens few levels. SmoothQuant-style
+  per-channel rescaling (calibrated on ml-100k documents; exploratory) made it worse (.940 / .694): the
+  outliers are per token, not per channel.
+* per token (format 2, this module): ``.996 / .913 / -1.0 %`` and 2.16x (1.86-2.27) with one
+  single-threaded session per core encoding different batches (one 2-thread session: 1.81x, the
+  per-token steps are small operators that mostly run on one thread). 8-bit weights were
+  worse (.946 / .827): x86 u8 x s8 kernels without VNNI add pairs of products in int16
+  (``vpmaddubsw``), which saturates with full-range per-token activations; 7-bit weights
+  (``255 * 63 * 2 < 32767``) do not, and the clipping ratio of each column is searched.
+  A text's vector does not depend on its batch mates (each token is quantised alone).
+  ONNX Runtime's ``MatMulNBits`` (8-bit blocks of 32, int8 compute; exploratory) was as accurate
+  (.999 / .962) but slower than float32 on this CPU.
+
+Sessions are made with ``session.intra_op.allow_spinning=0`` (idle threads sleep; same
+vectors, faster on a shared, loaded machine).
 """
 
 from __future__ import annotations
@@ -47,12 +52,14 @@ import re
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from .._io import atomic_write_text, sha256_file
 
 logger = logging.getLogger(__name__)
 
 #: Bump when the export or quantisation recipe changes: old cached files are then rebuilt.
-ONNX_FORMAT_VERSION = 1
+ONNX_FORMAT_VERSION = 2  # 2: int8 activations scaled per token on plain graphs (was per tensor)
 
 #: ``quantize`` modes of the ONNX backend -> ``MatMul`` nodes kept in float32 (name patterns
 #: of the exported graph). ``None`` = float32 model.
@@ -77,22 +84,23 @@ def _versions() -> dict:
 
 
 def _onnx_paths(cache_dir: Path, model_name: str, fingerprint: str, quantize: str | None,
-                fused: bool = False) -> tuple[Path, Path]:
+                fused: bool = False, per_tensor: bool = False) -> tuple[Path, Path]:
     """``(model.onnx, record.json)`` for one model fingerprint, quantisation mode and graph kind."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", model_name).strip("_")[-60:] or "model"
     folder = Path(cache_dir) / "onnx" / f"{safe}-{fingerprint}-v{ONNX_FORMAT_VERSION}"
-    stem = (quantize or "fp32") + ("-fused" if fused else "")
+    stem = (quantize or "fp32") + ("-fused" if fused else "-per-tensor" if per_tensor and quantize else "")
     return folder / f"{stem}.onnx", folder / f"{stem}.json"
 
 
-def _expected_record(fingerprint: str, quantize: str | None, fused: bool = False) -> dict:
+def _expected_record(fingerprint: str, quantize: str | None, fused: bool = False, per_tensor: bool = False) -> dict:
     fuse = {"fused": True} if fused else {}  # plain graphs keep the records written before fusion existed
+    scales = {"activation_scales": "per tensor" if fused or per_tensor else "per token"} if quantize else {}
     return {"producer": "filmrec_toolkit", "format": ONNX_FORMAT_VERSION, "fingerprint": fingerprint,
-            "quantize": quantize, **fuse, **_versions()}
+            "quantize": quantize, **fuse, **scales, **_versions()}
 
 
 def _verify_onnx_file(path: Path, record_path: Path, fingerprint: str, quantize: str | None,
-                      fused: bool = False) -> str | None:
+                      fused: bool = False, per_tensor: bool = False) -> str | None:
     """Why ``path`` may not be loaded (``None`` when it is ours and intact).
 
     Checks that the record exists, names this model fingerprint, mode, format and library
@@ -108,7 +116,7 @@ def _verify_onnx_file(path: Path, record_path: Path, fingerprint: str, quantize:
         return f"unreadable record {record_path.name} ({type(err).__name__})"
     if bool(record.get("fused", False)) != fused:
         return f"record {record_path.name} has fused={record.get('fused', False)!r}, expected {fused!r}"
-    expected = _expected_record(fingerprint, quantize, fused)
+    expected = _expected_record(fingerprint, quantize, fused, per_tensor)
     for key, value in expected.items():
         if record.get(key) != value:
             return f"record {record_path.name} has {key}={record.get(key)!r}, expected {value!r}"
@@ -175,19 +183,26 @@ def _fuse(src: Path, dst: Path, config) -> None:
                          f"{n_layers} (one per layer); use the plain graph (fused=False) for this model.")
 
 
-def _quantize(src: Path, dst: Path, quantize: str) -> None:
-    """Dynamic int8 quantisation of the MatMul weights (per output channel), minus excluded nodes.
+def _quantize(src: Path, dst: Path, quantize: str, per_token: bool = True) -> None:
+    """Int8 quantisation of the MatMul weights of ``src`` named by ``quantize`` (minus excluded nodes).
 
-    On a fused graph the ``Attention`` nodes (query, key and value in one weight) become
-    ``QAttention`` unless the mode keeps attention in float32 (``"int8"``, ``"int8-attention"``
-    and ``"int8-ffn-out-fp32"`` all quantise it).
+    ``per_token=True`` (plain graphs, the recipe ``TextEncoder`` uses): :func:`_per_token_int8`.
+    ``per_token=False`` (fused graphs, and the per-tensor recipe of ``ONNX_FORMAT_VERSION`` 1,
+    kept for ``benchmarks/bench_embed.py``): ONNX Runtime's ``quantize_dynamic``, per-channel
+    int8 weights and one activation scale per tensor; on a fused graph the ``Attention`` nodes
+    (query, key and value in one weight) become ``QAttention``.
     """
     import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
     patterns = ONNX_QUANTIZE_EXCLUDE[quantize]
-    graph = onnx.load(str(src), load_external_data=False).graph
-    exclude = [n.name for n in graph.node if n.op_type == "MatMul" and any(re.search(p, n.name) for p in patterns)]
+    model = onnx.load(str(src), load_external_data=False)
+    exclude = [n.name for n in model.graph.node
+               if n.op_type == "MatMul" and any(re.search(p, n.name) for p in patterns)]
+    if per_token:
+        onnx.save(_per_token_int8(model, exclude), str(dst))
+        return
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
     hint = _DropRecord("pre-processing before quantization")  # onnxruntime's generic advice, on the root logger
     logging.getLogger().addFilter(hint)
     try:
@@ -196,6 +211,103 @@ def _quantize(src: Path, dst: Path, quantize: str) -> None:
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     finally:
         logging.getLogger().removeFilter(hint)
+
+
+#: Weight bits of the per-token recipe: 7, so that ``255 * 63 * 2`` fits the int16 pair sums of
+#: the u8 x s8 kernels of x86 CPUs without VNNI (``vpmaddubsw`` saturates with 8-bit weights).
+PER_TOKEN_WEIGHT_BITS = 7
+#: Clipping ratios tried per weight column (the one with the least squared error is kept).
+_CLIP_RATIOS = np.linspace(0.6, 1.0, 17)
+
+
+def quantize_weight_columns(W: np.ndarray, bits: int = PER_TOKEN_WEIGHT_BITS) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric per-column integer weights: ``(Wq int8 (k, m), scale float32 (m,))``, ``W ~ Wq * scale``.
+
+    Each column's scale is ``max|w| * r / (2**(bits-1) - 1)`` with the clipping ratio ``r`` (of
+    ``_CLIP_RATIOS``) that gives that column the least squared rounding error.
+    """
+    W = np.asarray(W, dtype=np.float64)
+    top = 2 ** (bits - 1) - 1
+    amax = np.maximum(np.abs(W).max(axis=0), 1e-12)
+    best_scale, best_err = amax / top, np.full(W.shape[1], np.inf)
+    for r in _CLIP_RATIOS:
+        scale = amax * r / top
+        err = ((np.clip(np.round(W / scale), -top, top) * scale - W) ** 2).sum(axis=0)
+        better = err < best_err
+        best_err, best_scale = np.where(better, err, best_err), np.where(better, scale, best_scale)
+    Wq = np.clip(np.round(W / best_scale), -top, top).astype(np.int8)
+    return Wq, best_scale.astype(np.float32)
+
+
+def _per_token_int8(model, exclude: list[str]):
+    """The graph with every MatMul by a constant 2-D weight (not in ``exclude``) in int8, activations per token.
+
+    For an activation ``X`` (``(..., k)``) and weight ``W`` (``(k, m)``), each row (token) gets
+    its own range: ``s = (max - min) / 255``, ``mid = (max + min) / 2``,
+    ``q = QuantizeLinear((X - mid) / s, 1, 128)`` (uint8), and
+    ``X @ W ~ s * (MatMulIntegerToFloat(q, Wq, 1, w_scale, 128)) + mid * colsum(Wq * w_scale)``.
+    MatMuls reading the same activation (query, key, value) share one quantised copy of it.
+    Why per token: at most query/key/value and feed-forward inputs of all-MiniLM-L6-v2 the [CLS]
+    token's largest activation is 2-9x the other tokens', so one scale per tensor
+    (``quantize_dynamic``) leaves the other tokens few levels (ml-1m documents: neighbour
+    overlap@10 .795 vs .913 per token; ``benchmarks/int8_error_sources.py``). Standard operators
+    plus ONNX Runtime's ``com.microsoft.MatMulIntegerToFloat``.
+    """
+    import onnx
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    weights = {i.name: i for i in graph.initializer if len(i.dims) == 2 and i.data_type == onnx.TensorProto.FLOAT}
+    groups: dict[str, list] = {}
+    for node in graph.node:
+        if node.op_type == "MatMul" and node.input[1] in weights and node.name not in exclude:
+            groups.setdefault(node.input[0], []).append(node)
+    if not groups:
+        raise ValueError("the graph has no MatMul by a constant weight to quantise")
+
+    def const(name, value, dtype=np.float32):
+        graph.initializer.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
+        return name
+
+    one, zp, eps = const("pt/one", 1.0), const("pt/zp", 128, np.uint8), const("pt/eps", 1e-8)
+    inv255, half = const("pt/inv255", 1 / 255), const("pt/half", 0.5)
+    nodes = list(graph.node)
+    for g, (x, users) in enumerate(groups.items()):
+        p = f"pt/{g}/"
+        new = [helper.make_node("ReduceMax", [x], [p + "max"], axes=[-1], keepdims=1),
+               helper.make_node("ReduceMin", [x], [p + "min"], axes=[-1], keepdims=1),
+               helper.make_node("Sub", [p + "max", p + "min"], [p + "range"]),
+               helper.make_node("Mul", [p + "range", inv255], [p + "s_raw"]),
+               helper.make_node("Max", [p + "s_raw", eps], [p + "s"]),
+               helper.make_node("Add", [p + "max", p + "min"], [p + "sum"]),
+               helper.make_node("Mul", [p + "sum", half], [p + "mid"]),
+               helper.make_node("Sub", [x, p + "mid"], [p + "centred"]),
+               helper.make_node("Div", [p + "centred", p + "s"], [p + "scaled"]),
+               helper.make_node("QuantizeLinear", [p + "scaled", one, zp], [p + "q"])]
+        for j, node in enumerate(users):
+            Wq, w_scale = quantize_weight_columns(numpy_helper.to_array(weights[node.input[1]]))
+            colsum = (Wq.astype(np.float64) * w_scale).sum(axis=0)
+            w = f"{p}{j}/"
+            const(w + "Wq", Wq, np.int8), const(w + "scale", w_scale), const(w + "colsum", colsum)
+            new += [helper.make_node("MatMulIntegerToFloat", [p + "q", w + "Wq", one, w + "scale", zp], [w + "int"],
+                                     domain="com.microsoft", name=node.name + "/int8"),
+                    helper.make_node("Mul", [w + "int", p + "s"], [w + "scaled"]),
+                    helper.make_node("Mul", [p + "mid", w + "colsum"], [w + "offset"]),
+                    helper.make_node("Add", [w + "scaled", w + "offset"], [node.output[0]])]
+        at = nodes.index(users[0])
+        for node in users:
+            nodes.remove(node)
+        nodes[at:at] = new
+    del graph.node[:]
+    graph.node.extend(nodes)
+    if not any(o.domain == "com.microsoft" for o in model.opset_import):
+        model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    used = {i for node in graph.node for i in node.input}
+    kept = [i for i in graph.initializer if i.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    onnx.checker.check_model(model)
+    return model
 
 
 class _DropRecord(logging.Filter):
@@ -208,7 +320,7 @@ class _DropRecord(logging.Filter):
 
 
 def _build_onnx_model(model, cache_dir: Path, model_name: str, fingerprint: str, quantize: str | None,
-                     force: bool = False, fused: bool = False) -> Path:
+                     force: bool = False, fused: bool = False, per_tensor: bool = False) -> Path:
     """The verified ONNX file for ``model`` (export + optional quantisation on first use).
 
     ``model`` is the loaded float32 torch model (eval mode, CPU). A cached file is reused when
@@ -216,12 +328,14 @@ def _build_onnx_model(model, cache_dir: Path, model_name: str, fingerprint: str,
     rebuilt. Writes are atomic (temporary file + rename; the record is written last).
     ``fused=True``: eager-attention export, then ONNX Runtime's BERT fusion (:func:`_fuse`)
     before quantisation; a separate file (``<mode>-fused.onnx``) with its own record.
+    ``per_tensor=True``: a plain graph quantised per tensor (``quantize_dynamic``, the recipe of
+    format 1), ``<mode>-per-tensor.onnx``, for ``benchmarks/bench_embed.py``'s comparison.
     """
     if quantize not in ONNX_QUANTIZE_EXCLUDE:
         raise ValueError(f"quantize={quantize!r} is not one of {tuple(ONNX_QUANTIZE_EXCLUDE)} for backend='onnx'.")
-    path, record_path = _onnx_paths(cache_dir, model_name, fingerprint, quantize, fused)
+    path, record_path = _onnx_paths(cache_dir, model_name, fingerprint, quantize, fused, per_tensor)
     if not force:
-        problem = _verify_onnx_file(path, record_path, fingerprint, quantize, fused)
+        problem = _verify_onnx_file(path, record_path, fingerprint, quantize, fused, per_tensor)
         if problem is None:
             return path
         if path.exists() or record_path.exists():
@@ -238,15 +352,15 @@ def _build_onnx_model(model, cache_dir: Path, model_name: str, fingerprint: str,
             _fuse(fp32, out, model.config)
         if quantize is not None:
             src, out = out, Path(tmp) / "q.onnx"
-            _quantize(src, out, quantize)
+            _quantize(src, out, quantize, per_token=not (fused or per_tensor))
         os.replace(out, path)
-    record = {**_expected_record(fingerprint, quantize, fused), "sha256": sha256_file(path), "model": model_name}
+    record = {**_expected_record(fingerprint, quantize, fused, per_tensor), "sha256": sha256_file(path), "model": model_name}
     atomic_write_text(record_path, json.dumps(record, indent=1))
     return path
 
 
 def _load_onnx_session(path: Path, record_path: Path, fingerprint: str, quantize: str | None, threads: int,
-                       fused: bool = False, spinning: bool = True):
+                       fused: bool = False, spinning: bool = True, per_tensor: bool = False):
     """An ``onnxruntime.InferenceSession`` (CPU) on a verified file; refuses anything else.
 
     ``spinning=False`` makes idle intra-op threads sleep instead of busy-waiting (kinder to a
@@ -255,7 +369,7 @@ def _load_onnx_session(path: Path, record_path: Path, fingerprint: str, quantize
     import onnx
     import onnxruntime as ort
 
-    problem = _verify_onnx_file(path, record_path, fingerprint, quantize, fused)
+    problem = _verify_onnx_file(path, record_path, fingerprint, quantize, fused, per_tensor)
     if problem is not None:
         raise ValueError(f"Refusing to load the ONNX file {path}: {problem}. Delete it (and its .json) to "
                          "export it again, or call TextEncoder(backend='onnx').fit() which rebuilds it.")
