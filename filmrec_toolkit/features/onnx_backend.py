@@ -243,25 +243,33 @@ def _per_token_int8(model, exclude: list[str]):
     """The graph with every MatMul by a constant 2-D weight (not in ``exclude``) in int8, activations per token.
 
     For an activation ``X`` (``(..., k)``, viewed as ``(n, k)``) and a weight ``W`` (``(k, m)``),
-    each row (token) gets its own range: ``s = (max - min) / 255``, ``mid = (max + min) / 2``,
-    ``q = QuantizeLinear((X - mid) / s, 1, 128)`` (uint8), and
-    ``X @ W ~ MatMulIntegerToFloat(q, Wq, s, w_scale, 128) + mid * colsum(Wq * w_scale)``
-    (``s`` of shape ``(n, 1)`` scales the rows; where this ONNX Runtime does not scale rows that
-    way, :func:`_row_scales_supported`, a ``Mul`` does it after). MatMuls reading the same
-    activation (query, key, value) share one quantised copy of it.
+    each row (token) gets its own uint8 grid: ``s = (max - min) / 255``,
+    ``z = clip(round(-min / s), 0, 255)``, ``q = QuantizeLinear(X, s, z, axis=0)``, so
+    ``X ~ s * (q - z)``. With ``Wq, w_scale`` from :func:`quantize_weight_columns` and
+    ``c = colsum(Wq * w_scale)``:
+    ``X @ W + b ~ MatMulIntegerToFloat(q, Wq, s, w_scale, 128) + [s * (128 - z), 1] @ [c; b]``,
+    the last term one ``Gemm`` that also adds the bias of the ``Add`` that followed the MatMul
+    (that ``Add`` is removed). ``s`` of shape ``(n, 1)`` scales the rows inside
+    ``MatMulIntegerToFloat`` where this ONNX Runtime does so (:func:`_row_scales_supported`), a
+    ``Mul`` after it otherwise. MatMuls reading the same activation (query, key, value) share
+    one quantised copy of it.
     Why per token: at most query/key/value and feed-forward inputs of all-MiniLM-L6-v2 the [CLS]
     token's largest activation is 2-9x the other tokens', so one scale per tensor
     (``quantize_dynamic``) leaves the other tokens few levels (ml-1m documents: neighbour
-    overlap@10 .795 vs .913 per token; ``benchmarks/int8_error_sources.py``). Standard operators
+    overlap@10 .795 vs .917 per token; ``benchmarks/int8_error_sources.py``). Standard operators
     plus ONNX Runtime's ``com.microsoft.MatMulIntegerToFloat``.
     """
     import onnx
     from onnx import helper, numpy_helper
 
     graph = model.graph
-    weights = {i.name: i for i in graph.initializer if len(i.dims) == 2 and i.data_type == onnx.TensorProto.FLOAT}
+    floats = {i.name: i for i in graph.initializer if i.data_type == onnx.TensorProto.FLOAT}
+    weights = {name: i for name, i in floats.items() if len(i.dims) == 2}
     groups: dict[str, list] = {}
+    consumers: dict[str, list] = {}
     for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
         if node.op_type == "MatMul" and node.input[1] in weights and node.name not in exclude:
             groups.setdefault(node.input[0], []).append(node)
     if not groups:
@@ -272,14 +280,24 @@ def _per_token_int8(model, exclude: list[str]):
         graph.initializer.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
         return name
 
-    one, zp, eps = const("pt/one", 1.0), const("pt/zp", 128, np.uint8), const("pt/eps", 1e-8)
-    inv255, half = const("pt/inv255", 1 / 255), const("pt/half", 0.5)
-    first, last = const("pt/first", [0], np.int64), const("pt/last", [-1], np.int64)
-    nodes = list(graph.node)
+    def bias_add(matmul, m: int):
+        """The ``Add`` of a bias (1-D constant of length ``m``) that alone reads the MatMul's output."""
+        readers = consumers.get(matmul.output[0], [])
+        if len(readers) != 1 or readers[0].op_type != "Add":
+            return None, None
+        other = [i for i in readers[0].input if i != matmul.output[0]]
+        if len(other) != 1 or other[0] not in floats or list(floats[other[0]].dims) != [m]:
+            return None, None
+        return readers[0], numpy_helper.to_array(floats[other[0]])
+
+    one, zp128, eps = const("pt/one", 1.0), const("pt/zp128", 128, np.uint8), const("pt/eps", 1e-8)
+    inv255, c128 = const("pt/inv255", 1 / 255), const("pt/128", 128.0)
+    lo, hi = const("pt/lo", 0.0), const("pt/hi", 255.0)
+    first, last, flat = const("pt/first", [0], np.int64), const("pt/last", [-1], np.int64), const("pt/flat", [-1], np.int64)
+    nodes, dropped = list(graph.node), set()
     for g, (x, users) in enumerate(groups.items()):
         p = f"pt/{g}/"
-        k = int(weights[users[0].input[1]].dims[0])
-        rows = const(p + "rows", [-1, k], np.int64)
+        rows = const(p + "rows", [-1, int(weights[users[0].input[1]].dims[0])], np.int64)
         new = [helper.make_node("Shape", [x], [p + "shape"]),
                helper.make_node("Slice", [p + "shape", first, last], [p + "lead"]),  # (...,) of (..., k)
                helper.make_node("Reshape", [x, rows], [p + "x"]),
@@ -287,35 +305,49 @@ def _per_token_int8(model, exclude: list[str]):
                helper.make_node("ReduceMin", [p + "x"], [p + "min"], axes=[-1], keepdims=1),
                helper.make_node("Sub", [p + "max", p + "min"], [p + "range"]),
                helper.make_node("Mul", [p + "range", inv255], [p + "s_raw"]),
-               helper.make_node("Max", [p + "s_raw", eps], [p + "s"]),
-               helper.make_node("Add", [p + "max", p + "min"], [p + "sum"]),
-               helper.make_node("Mul", [p + "sum", half], [p + "mid"]),
-               helper.make_node("Sub", [p + "x", p + "mid"], [p + "centred"]),
-               helper.make_node("Div", [p + "centred", p + "s"], [p + "scaled"]),
-               helper.make_node("QuantizeLinear", [p + "scaled", one, zp], [p + "q"])]
+               helper.make_node("Max", [p + "s_raw", eps], [p + "s"]),  # (n, 1)
+               helper.make_node("Div", [p + "min", p + "s"], [p + "min_s"]),
+               helper.make_node("Neg", [p + "min_s"], [p + "z_raw"]),
+               helper.make_node("Round", [p + "z_raw"], [p + "z_round"]),
+               helper.make_node("Clip", [p + "z_round", lo, hi], [p + "z"]),
+               helper.make_node("Cast", [p + "z"], [p + "z_u8"], to=onnx.TensorProto.UINT8),
+               helper.make_node("Reshape", [p + "z_u8", flat], [p + "z_row"]),
+               helper.make_node("Reshape", [p + "s", flat], [p + "s_row"]),
+               helper.make_node("QuantizeLinear", [p + "x", p + "s_row", p + "z_row"], [p + "q"], axis=0),
+               helper.make_node("Sub", [c128, p + "z"], [p + "shift"]),
+               helper.make_node("Mul", [p + "shift", p + "s"], [p + "offset"]),  # s * (128 - z), (n, 1)
+               helper.make_node("Shape", [p + "offset"], [p + "offset_shape"]),
+               helper.make_node("ConstantOfShape", [p + "offset_shape"], [p + "ones"],
+                                value=numpy_helper.from_array(np.ones(1, np.float32))),
+               helper.make_node("Concat", [p + "offset", p + "ones"], [p + "offset_1"], axis=1)]  # (n, 2)
         for j, node in enumerate(users):
             Wq, w_scale = quantize_weight_columns(numpy_helper.to_array(weights[node.input[1]]))
+            m = Wq.shape[1]
+            add, bias = bias_add(node, m)
+            out = node.output[0]
+            if add is not None:
+                out = add.output[0]
+                dropped.add(id(add))
             colsum = (Wq.astype(np.float64) * w_scale).sum(axis=0)
             w = f"{p}{j}/"
-            const(w + "Wq", Wq, np.int8), const(w + "scale", w_scale), const(w + "colsum", colsum)
-            const(w + "m", [Wq.shape[1]], np.int64)
+            const(w + "Wq", Wq, np.int8), const(w + "scale", w_scale), const(w + "m", [m], np.int64)
+            const(w + "colsum_bias", np.stack([colsum, np.zeros(m) if bias is None else bias]))
             if row_scales:
-                new.append(helper.make_node("MatMulIntegerToFloat", [p + "q", w + "Wq", p + "s", w + "scale", zp],
+                new.append(helper.make_node("MatMulIntegerToFloat", [p + "q", w + "Wq", p + "s", w + "scale", zp128],
                                             [w + "rows"], domain="com.microsoft", name=node.name + "/int8"))
             else:
-                new += [helper.make_node("MatMulIntegerToFloat", [p + "q", w + "Wq", one, w + "scale", zp],
+                new += [helper.make_node("MatMulIntegerToFloat", [p + "q", w + "Wq", one, w + "scale", zp128],
                                          [w + "int"], domain="com.microsoft", name=node.name + "/int8"),
                         helper.make_node("Mul", [w + "int", p + "s"], [w + "rows"])]
-            new += [helper.make_node("Mul", [p + "mid", w + "colsum"], [w + "offset"]),
-                    helper.make_node("Add", [w + "rows", w + "offset"], [w + "y"]),
+            new += [helper.make_node("Gemm", [p + "offset_1", w + "colsum_bias", w + "rows"], [w + "y"]),
                     helper.make_node("Concat", [p + "lead", w + "m"], [w + "shape"], axis=0),
-                    helper.make_node("Reshape", [w + "y", w + "shape"], [node.output[0]])]
+                    helper.make_node("Reshape", [w + "y", w + "shape"], [out])]
         at = nodes.index(users[0])
         for node in users:
             nodes.remove(node)
         nodes[at:at] = new
     del graph.node[:]
-    graph.node.extend(nodes)
+    graph.node.extend(n for n in nodes if id(n) not in dropped)
     if not any(o.domain == "com.microsoft" for o in model.opset_import):
         model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     used = {i for node in graph.node for i in node.input}
