@@ -40,9 +40,9 @@ POOLING_METHODS = ("mean", "cls", "last_token", "max")
 #: ==================== ======================== ========================
 #: mode                 backend="onnx"           backend="torch"
 #: ==================== ======================== ========================
-#: int8                 .996 / .913 / -1.0 %     .947 / .642 / -3.3 %
-#: int8-attention       .998 / .949 / +0.2 %     .993 / .873 / -0.9 %
-#: int8-ffn-out-fp32    .998 / .929 / -0.1 %     .972 / .736 / -3.1 %
+#: int8                 .996 / .917 / -0.4 %     .947 / .642 / -3.3 %
+#: int8-attention       .999 / .949 / -0.3 %     .993 / .873 / -0.9 %
+#: int8-ffn-out-fp32    .997 / .929 / -0.1 %     .972 / .736 / -3.1 %
 #: ==================== ======================== ========================
 #:
 #: ONNX Runtime scales activations per token (``onnx_backend._per_token_int8``; 7-bit weights),
@@ -50,9 +50,10 @@ POOLING_METHODS = ("mean", "cls", "last_token", "max")
 #: recipe before ``ONNX_FORMAT_VERSION`` 2), gave .985 / .795 / -2.9 % for ``"int8"``:
 #: at most query/key/value and feed-forward inputs of all-MiniLM-L6-v2 the [CLS] token's largest
 #: activation is 2-9x the other tokens', and one scale per tensor leaves the others few levels.
-#: Speed of ONNX Runtime ``"int8"`` on 1,000 short ml-1m documents, 2 cores: 2.16x
-#: sentence-transformers float32 (median of 5 interleaved rounds, 1.86-2.27; ONNX Runtime
-#: float32 1.44x). Every mode meets the quality targets on ONNX Runtime; ``"int8"`` is the fastest.
+#: Speed of ONNX Runtime ``"int8"`` on 1,000 short ml-1m documents, 2 cores: 1.97-2.22x
+#: sentence-transformers float32 (medians of three runs of 5, 5 and 11 interleaved rounds;
+#: ONNX Runtime float32 1.32-1.38x, per tensor 1.76-1.82x). Every mode meets the quality
+#: targets on ONNX Runtime; ``"int8"`` is the fastest.
 QUANTIZE_MODES = {
     "int8": "every Linear layer of the transformer (fastest; deviates most from float32)",
     "int8-attention": "the attention Linear layers only (query, key, value, attention output)",
@@ -459,9 +460,9 @@ class TextEncoder(ParamsMixin):
         float32: one session with ``num_threads`` intra-op threads. int8: ``num_threads``
         single-threaded sessions that encode different batches at once (its per-token
         quantisation steps are small operators that one session runs mostly on one thread;
-        ``benchmarks/bench_embed.py`` on 1,000 short ml-1m documents, 2 cores: 2.16x
-        sentence-transformers vs 1.81x with one 2-thread session; float32 gained nothing from it
-        in a trial, 2.15 s vs 2.07 s).
+        ``benchmarks/bench_embed.py`` on 1,000 short ml-1m documents, 2 cores, first version of
+        the per-token graph: 2.16x sentence-transformers vs 1.81x with one 2-thread session, same
+        run; float32 gained nothing from it in a trial, 2.15 s vs 2.07 s).
         """
         try:
             import onnx  # noqa: F401

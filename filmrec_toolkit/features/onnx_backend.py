@@ -15,29 +15,31 @@ custom-operator libraries.
 How the int8 recipe was chosen (``benchmarks/bench_embed.py`` on ml-1m, 2 cores, AVX2 without
 VNNI; quality = min cosine / neighbour overlap@10 / ContentToCF cold-item NDCG@10 vs torch
 float32 on all 3,706 documents, targets >= .99 / >= .9 / within 2 %; speed = median ratio to
-sentence-transformers float32 on 1,000 short documents, 5 interleaved rounds, target >= 2):
+sentence-transformers float32 on 1,000 short documents, interleaved rounds, target >= 2):
 
 * torch's dynamic int8 Linear: activations quantised to 7 bits (``reduce_range=True``,
   hard-coded), .947 / .642 / -3.3 %; 1.55-1.63x.
 * ONNX Runtime ``quantize_dynamic`` (format 1; still built with ``per_tensor=True`` for the
-  benchmark): one activation scale per tensor, .985 / .795 / -2.9 %; 2.04x. Neither ONNX Runtime's
-  BERT fusion (``fused=True``) nor keeping the feed-forward layers in float32 reached both targets.
+  benchmark): one activation scale per tensor, .985 / .795 / -2.9 %; 1.67-2.04x in this
+  session's runs. Neither ONNX Runtime's BERT fusion (``fused=True``) nor keeping the
+  feed-forward layers in float32 reached both targets.
   Where the error comes from (``benchmarks/int8_error_sources.py``: fake-quantised torch layers,
   min cosine / overlap@10): 8-bit weights alone .999 / .969; activations per tensor .987 / .801;
   per token .999 / .934. At most query/key/value and feed-forward inputs the [CLS] token's
   largest activation is 2-9x the other tokens', and one scale per tensor leaves the other
-  tokens few levels. SmoothQuant-style
-  per-channel rescaling (calibrated on ml-100k documents; exploratory) made it worse (.940 / .694): the
-  outliers are per token, not per channel.
-* per token (format 2, this module): ``.996 / .913 / -1.0 %`` and 2.16x (1.86-2.27) with one
-  single-threaded session per core encoding different batches (one 2-thread session: 1.81x, the
-  per-token steps are small operators that mostly run on one thread). 8-bit weights were
-  worse (.946 / .827): x86 u8 x s8 kernels without VNNI add pairs of products in int16
-  (``vpmaddubsw``), which saturates with full-range per-token activations; 7-bit weights
-  (``255 * 63 * 2 < 32767``) do not, and the clipping ratio of each column is searched.
-  A text's vector does not depend on its batch mates (each token is quantised alone).
-  ONNX Runtime's ``MatMulNBits`` (8-bit blocks of 32, int8 compute; exploratory) was as accurate
-  (.999 / .962) but slower than float32 on this CPU.
+  tokens few levels. SmoothQuant-style per-channel rescaling (calibrated on ml-100k documents;
+  an exploratory script, not kept) made it worse (.940 / .694): the outliers are per token,
+  not per channel.
+* per token (format 2, :func:`_per_token_int8`): ``.996 / .917 / -0.4 %``; 1.97-2.22x (medians
+  of three runs) with one single-threaded session per core encoding different batches (one
+  2-thread session was slower, 1.81x vs 2.16x in one run: the per-token steps are small
+  operators that mostly run on one thread). 8-bit weights were worse (.946 / .827): x86
+  u8 x s8 kernels without VNNI add pairs of products in int16 (``vpmaddubsw``), which
+  saturates with full-range per-token activations; 7-bit weights (``255 * 63 * 2 < 32767``)
+  do not, and the clipping ratio of each column is searched. A text's vector does not depend
+  on its batch mates (each token is quantised alone). ONNX Runtime's ``MatMulNBits`` (8-bit
+  blocks of 32, int8 compute; exploratory) was as accurate (.999 / .962) but slower than
+  float32 on this CPU.
 
 Sessions are made with ``session.intra_op.allow_spinning=0`` (idle threads sleep; same
 vectors, faster on a shared, loaded machine).
@@ -256,7 +258,7 @@ def _per_token_int8(model, exclude: list[str]):
     Why per token: at most query/key/value and feed-forward inputs of all-MiniLM-L6-v2 the [CLS]
     token's largest activation is 2-9x the other tokens', so one scale per tensor
     (``quantize_dynamic``) leaves the other tokens few levels (ml-1m documents: neighbour
-    overlap@10 .795 vs .917 per token; ``benchmarks/int8_error_sources.py``). Standard operators
+    overlap@10 .795 vs .917 per token; ``benchmarks/bench_embed.py --quality``). Standard operators
     plus ONNX Runtime's ``com.microsoft.MatMulIntegerToFloat``.
     """
     import onnx
@@ -362,8 +364,9 @@ def _row_scales_supported() -> bool:
     """Whether this ONNX Runtime's ``MatMulIntegerToFloat`` scales rows by an ``(n, 1)`` ``a_scale``.
 
     Not in the operator's documentation (scalar ``a_scale``), so it is checked on a small
-    product against NumPy before a graph relies on it; measured: the fused row scaling made
-    the int8 encoder 8-14 % faster than a separate ``Mul`` (1,000 short ml-1m documents).
+    product against NumPy before a graph relies on it (with a bias input it was wrong, so the
+    graph adds the bias in its own ``Gemm``). In an in-process trial on 1,000 short ml-1m
+    documents the row scaling inside the product was 8-14 % faster than a separate ``Mul``.
     """
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
