@@ -483,11 +483,9 @@ class TextEncoder(ParamsMixin):
         # idle intra-op threads sleep instead of busy-waiting: faster on a shared, loaded CPU
         # (benchmarks/bench_embed.py, onnx8a_plain vs onnx8a; the vectors are the same)
         threads = self._threads()
-        if self.quantize_ is None or threads == 1:
-            return [onnx_backend._load_onnx_session(path, record, self.fingerprint_, self.quantize_, threads,
-                                                    spinning=False)]
-        return [onnx_backend._load_onnx_session(path, record, self.fingerprint_, self.quantize_, 1,
-                                                spinning=False) for _ in range(threads)]
+        n_sessions = 1 if self.quantize_ is None else threads
+        return [onnx_backend._load_onnx_session(path, record, self.fingerprint_, self.quantize_,
+                                                threads // n_sessions, spinning=False) for _ in range(n_sessions)]
 
     def _threads(self) -> int:
         return int(self.num_threads) if self.num_threads else _available_cores()
