@@ -185,11 +185,11 @@ def _fuse(src: Path, dst: Path, config) -> None:
                          f"{n_layers} (one per layer); use the plain graph (fused=False) for this model.")
 
 
-def _quantize(src: Path, dst: Path, quantize: str, per_token: bool = True) -> None:
+def _quantize(src: Path, dst: Path, quantize: str, per_tensor: bool = False) -> None:
     """Int8 quantisation of the MatMul weights of ``src`` named by ``quantize`` (minus excluded nodes).
 
-    ``per_token=True`` (plain graphs, the recipe ``TextEncoder`` uses): :func:`_per_token_int8`.
-    ``per_token=False`` (fused graphs, and the per-tensor recipe of ``ONNX_FORMAT_VERSION`` 1,
+    ``per_tensor=False`` (plain graphs, the recipe ``TextEncoder`` uses): :func:`_per_token_int8`.
+    ``per_tensor=True`` (fused graphs, and the per-tensor recipe of ``ONNX_FORMAT_VERSION`` 1,
     kept for ``benchmarks/bench_embed.py``): ONNX Runtime's ``quantize_dynamic``, per-channel
     int8 weights and one activation scale per tensor; on a fused graph the ``Attention`` nodes
     (query, key and value in one weight) become ``QAttention``.
@@ -200,7 +200,7 @@ def _quantize(src: Path, dst: Path, quantize: str, per_token: bool = True) -> No
     model = onnx.load(str(src), load_external_data=False)
     exclude = [n.name for n in model.graph.node
                if n.op_type == "MatMul" and any(re.search(p, n.name) for p in patterns)]
-    if per_token:
+    if not per_tensor:
         onnx.save(_per_token_int8(model, exclude), str(dst))
         return
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -295,7 +295,7 @@ def _per_token_int8(model, exclude: list[str]):
     one, zp128, eps = const("pt/one", 1.0), const("pt/zp128", 128, np.uint8), const("pt/eps", 1e-8)
     inv255, c128 = const("pt/inv255", 1 / 255), const("pt/128", 128.0)
     lo, hi = const("pt/lo", 0.0), const("pt/hi", 255.0)
-    first, last, flat = const("pt/first", [0], np.int64), const("pt/last", [-1], np.int64), const("pt/flat", [-1], np.int64)
+    first, last = const("pt/first", [0], np.int64), const("pt/last", [-1], np.int64)  # last: also "flatten"
     nodes, dropped = list(graph.node), set()
     for g, (x, users) in enumerate(groups.items()):
         p = f"pt/{g}/"
@@ -313,8 +313,8 @@ def _per_token_int8(model, exclude: list[str]):
                helper.make_node("Round", [p + "z_raw"], [p + "z_round"]),
                helper.make_node("Clip", [p + "z_round", lo, hi], [p + "z"]),
                helper.make_node("Cast", [p + "z"], [p + "z_u8"], to=onnx.TensorProto.UINT8),
-               helper.make_node("Reshape", [p + "z_u8", flat], [p + "z_row"]),
-               helper.make_node("Reshape", [p + "s", flat], [p + "s_row"]),
+               helper.make_node("Reshape", [p + "z_u8", last], [p + "z_row"]),
+               helper.make_node("Reshape", [p + "s", last], [p + "s_row"]),
                helper.make_node("QuantizeLinear", [p + "x", p + "s_row", p + "z_row"], [p + "q"], axis=0),
                helper.make_node("Sub", [c128, p + "z"], [p + "shift"]),
                helper.make_node("Mul", [p + "shift", p + "s"], [p + "offset"]),  # s * (128 - z), (n, 1)
@@ -435,7 +435,7 @@ def _build_onnx_model(model, cache_dir: Path, model_name: str, fingerprint: str,
             _fuse(fp32, out, model.config)
         if quantize is not None:
             src, out = out, Path(tmp) / "q.onnx"
-            _quantize(src, out, quantize, per_token=not (fused or per_tensor))
+            _quantize(src, out, quantize, per_tensor=fused or per_tensor)
         os.replace(out, path)
     record = {**_expected_record(fingerprint, quantize, fused, per_tensor), "sha256": sha256_file(path), "model": model_name}
     atomic_write_text(record_path, json.dumps(record, indent=1))
