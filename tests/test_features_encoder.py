@@ -23,6 +23,7 @@ from filmrec_toolkit.features import (  # noqa: E402
     embed_items,
     pool_hidden_states,
 )
+from filmrec_toolkit.features.encoder import DEFAULT_SESSION_BATCH  # noqa: E402
 
 WORDS = ["toy", "story", "heat", "cops", "robbers", "space", "war", "love", "paris", "comedy", "drama", "genres",
          "plot", "film", "a", "the", "of", "and"] + [f"w{i}" for i in range(40)]
@@ -383,6 +384,12 @@ def test_onnx_int8_modes(tiny_bert, mode, n_int8, n_act):
     two = TextEncoder(str(tiny_bert), num_threads=2, backend="onnx", quantize=mode).fit()
     assert len(two.sessions_) == 2 and two.cache_key() == q.cache_key()
     np.testing.assert_array_equal(two.transform(TEXTS), b)  # batches on two sessions: same vectors
+    # one session per core: smaller batches (DEFAULT_SESSION_BATCH); one session keeps the CPU layout
+    assert (two.batch_size_, two.batch_tokens_) == DEFAULT_SESSION_BATCH == (32, 1024)
+    assert (q.batch_size_, q.batch_tokens_) == (64, 2048)
+    small = TextEncoder(str(tiny_bert), num_threads=2, backend="onnx", quantize=mode, batch_size=3).fit()
+    assert small.batch_size_ == 3  # a batch_size given is honoured
+    np.testing.assert_array_equal(small.transform(TEXTS), b)  # a text's vector does not depend on its batch
     torch_q = TextEncoder(str(tiny_bert), num_threads=1, quantize=mode, backend="torch").fit()
     assert torch_q.cache_key() != q.cache_key() and "backend" not in torch_q.cache_key()
     default = TextEncoder(str(tiny_bert), num_threads=1, quantize=mode).fit()  # int8 defaults to ONNX Runtime

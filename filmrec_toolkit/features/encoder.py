@@ -50,10 +50,11 @@ POOLING_METHODS = ("mean", "cls", "last_token", "max")
 #: recipe before ``ONNX_FORMAT_VERSION`` 2), gave .985 / .795 / -2.9 % for ``"int8"``:
 #: at most query/key/value and feed-forward inputs of all-MiniLM-L6-v2 the [CLS] token's largest
 #: activation is 2-9x the other tokens', and one scale per tensor leaves the others few levels.
-#: Speed of ONNX Runtime ``"int8"`` on 1,000 short ml-1m documents, 2 cores: 1.97-2.22x
-#: sentence-transformers float32 (medians of three runs of 5, 5 and 11 interleaved rounds;
-#: ONNX Runtime float32 1.32-1.38x, per tensor 1.76-1.82x). Every mode meets the quality
-#: targets on ONNX Runtime; ``"int8"`` is the fastest.
+#: Speed of ONNX Runtime ``"int8"`` on 1,000 short ml-1m documents, 2 cores: 2.24x
+#: sentence-transformers float32 in two runs (medians of 5 and 7 interleaved rounds, every round
+#: 1.99-2.75x) with batches of 32 texts (``DEFAULT_SESSION_BATCH``); 1.97-2.22x in three runs
+#: with 64 (ONNX Runtime float32 1.32-1.41x, per tensor 1.76-1.82x). Every mode meets the
+#: quality targets on ONNX Runtime; ``"int8"`` is the fastest.
 QUANTIZE_MODES = {
     "int8": "every Linear layer of the transformer (fastest; deviates most from float32)",
     "int8-attention": "the attention Linear layers only (query, key, value, attention output)",
@@ -73,6 +74,14 @@ DEFAULT_BATCH = {"cpu": 64, "cuda": 512, "mps": 256}
 #: overviews: median 14 tokens, longest 133). A 2,048-token cap leaves short titles
 #: (64 x ~20 tokens) as they were; see ``benchmarks/bench_embed.py --sets overview``.
 DEFAULT_BATCH_TOKENS = {"cpu": 2048, "cuda": 512 * 256, "mps": 256 * 256}
+
+#: ``(texts, padded tokens)`` per batch when batches run on one single-threaded ONNX Runtime
+#: session per core (int8): smaller batches keep each core's working set small. Medians of 8-14
+#: interleaved repeats, 2 cores, int8, 1,000 ml-1m documents: short texts 1.38 s at 32 rows vs
+#: 1.49 s at 64 (48: 1.56 s, 16: 1.42 s, 8: 1.49 s); 300 plot texts 0.97 s at 32 rows and 1,024
+#: tokens vs 1.08 s at 2,048 and 1.19 s at 64 rows. float32 (one multi-threaded session, or
+#: torch) was not faster with 32 rows (ONNX Runtime 2.55 s vs 2.44 s at 64).
+DEFAULT_SESSION_BATCH = (32, 1024)
 
 #: Named models that load offline from installed packs.
 PRESETS = {
@@ -272,10 +281,11 @@ class TextEncoder(ParamsMixin):
     normalize : bool
         L2-normalise the output rows (after ``postprocess``).
     batch_size : int, optional
-        Most texts per forward pass; default 64 on CPU, 512 on CUDA (256 on MPS). Texts are
-        sorted by token length, each batch is padded only to its own longest text and holds
-        at most ``DEFAULT_BATCH_TOKENS`` padded tokens (2,048 on CPU), so batches of long
-        texts are smaller.
+        Most texts per forward pass; default 64 on CPU, 512 on CUDA (256 on MPS), 32 for int8
+        on ONNX Runtime (``DEFAULT_SESSION_BATCH``). Texts are sorted by token length, each
+        batch is padded only to its own longest text and holds at most ``batch_tokens_``
+        padded tokens (``DEFAULT_BATCH_TOKENS``: 2,048 on CPU; 1,024 for int8 on ONNX
+        Runtime), so batches of long texts are smaller.
     max_length : int
         Longer texts are truncated (also capped by the model's position limit).
     device : {"auto", "cpu", "cuda", "mps"} or torch.device
@@ -316,7 +326,7 @@ class TextEncoder(ParamsMixin):
     Attributes
     ----------
     model_id_, model_path_, fingerprint_, pooling_, postprocess_, max_length_, device_, dtype_,
-    quantize_, backend_, batch_size_, is_causal_, dim_, tokenizer_, model_, session_ (ONNX
+    quantize_, backend_, batch_size_, batch_tokens_, is_causal_, dim_, tokenizer_, model_, session_ (ONNX
     Runtime session or None), sessions_ (every ONNX Runtime session: one, or one per thread for
     int8), onnx_path_ (``backend="onnx"``), postprocessor_
 
@@ -432,9 +442,13 @@ class TextEncoder(ParamsMixin):
         self.model_ = model.to(self.device_).eval()
         self.fingerprint_ = fingerprint_model(path)
         self.session_, self.sessions_ = None, []
+        self.batch_tokens_ = DEFAULT_BATCH_TOKENS.get(self.device_.type, DEFAULT_BATCH_TOKENS["cpu"])
         if self.backend_ == "onnx":
             self.sessions_ = self._onnx_sessions()
             self.session_ = self.sessions_[0]
+            if len(self.sessions_) > 1:
+                self.batch_size_ = int(self.batch_size or DEFAULT_SESSION_BATCH[0])
+                self.batch_tokens_ = DEFAULT_SESSION_BATCH[1]
         elif self.quantize_ is not None:
             self.model_ = _quantize_linear(self.model_, self.quantize_)
         tok = self.tokenizer_
@@ -462,7 +476,8 @@ class TextEncoder(ParamsMixin):
         quantisation steps are small operators that one session runs mostly on one thread;
         ``benchmarks/bench_embed.py`` on 1,000 short ml-1m documents, 2 cores, first version of
         the per-token graph: 2.16x sentence-transformers vs 1.81x with one 2-thread session, same
-        run; float32 gained nothing from it in a trial, 2.15 s vs 2.07 s).
+        run; float32 gained nothing from it in a trial, 2.15 s vs 2.07 s). Several sessions get
+        smaller batches (``DEFAULT_SESSION_BATCH``) unless ``batch_size`` is given.
         """
         try:
             import onnx  # noqa: F401
@@ -545,8 +560,7 @@ class TextEncoder(ParamsMixin):
         ids = self.tokenize(texts)
         lengths = np.fromiter((len(s) for s in ids), dtype=np.int64, count=len(ids))
         order = np.argsort(-lengths, kind="stable")  # longest first: any memory error shows at once
-        batches = _length_batches(lengths[order], self.batch_size_,
-                                  DEFAULT_BATCH_TOKENS.get(self.device_.type, DEFAULT_BATCH_TOKENS["cpu"]))
+        batches = _length_batches(lengths[order], self.batch_size_, self.batch_tokens_)
         progress = self.show_progress if show_progress is None else show_progress
         if progress:
             from tqdm.auto import tqdm
@@ -566,7 +580,9 @@ class TextEncoder(ParamsMixin):
         sessions = getattr(self, "sessions_", None) or []
         if self.session_ is not None and (not sessions or sessions[0] is not self.session_):
             sessions = [self.session_]  # a session set by hand is the one used
-        with _torch_threads(self._threads()), torch.inference_mode():
+        # with ONNX Runtime, torch only pools: one thread, so that no torch thread spins next to the
+        # sessions' threads (2 torch threads made int8 7 % slower: 1.56 s vs 1.46 s, 14 repeats)
+        with _torch_threads(1 if sessions else self._threads()), torch.inference_mode():
             if sessions:
                 for rows, hidden, mask in _run_sessions(sessions, batches, padded):
                     out[rows] = pool_hidden_states(torch.from_numpy(hidden), torch.from_numpy(mask),
