@@ -282,10 +282,11 @@ class TextEncoder(ParamsMixin):
         L2-normalise the output rows (after ``postprocess``).
     batch_size : int, optional
         Most texts per forward pass; default 64 on CPU, 512 on CUDA (256 on MPS), 32 for int8
-        on ONNX Runtime (``DEFAULT_SESSION_BATCH``). Texts are sorted by token length, each
-        batch is padded only to its own longest text and holds at most ``batch_tokens_``
-        padded tokens (``DEFAULT_BATCH_TOKENS``: 2,048 on CPU; 1,024 for int8 on ONNX
-        Runtime), so batches of long texts are smaller.
+        on ONNX Runtime with more than one thread (one session per thread,
+        ``DEFAULT_SESSION_BATCH``). Texts are sorted by token length, each batch is padded only
+        to its own longest text and holds at most ``batch_tokens_`` padded tokens
+        (``DEFAULT_BATCH_TOKENS``: 2,048 on CPU; 1,024 with one session per thread), so batches
+        of long texts are smaller.
     max_length : int
         Longer texts are truncated (also capped by the model's position limit).
     device : {"auto", "cpu", "cuda", "mps"} or torch.device
@@ -326,9 +327,9 @@ class TextEncoder(ParamsMixin):
     Attributes
     ----------
     model_id_, model_path_, fingerprint_, pooling_, postprocess_, max_length_, device_, dtype_,
-    quantize_, backend_, batch_size_, batch_tokens_, is_causal_, dim_, tokenizer_, model_, session_ (ONNX
-    Runtime session or None), sessions_ (every ONNX Runtime session: one, or one per thread for
-    int8), onnx_path_ (``backend="onnx"``), postprocessor_
+    quantize_, backend_, batch_size_, batch_tokens_, is_causal_, dim_, tokenizer_, model_,
+    session_ (ONNX Runtime session or None), sessions_ (every ONNX Runtime session: one, or one
+    per thread for int8), onnx_path_ (``backend="onnx"``), postprocessor_
 
     Examples
     --------
@@ -421,7 +422,6 @@ class TextEncoder(ParamsMixin):
                 raise ValueError(f"backend='onnx' exports float32 weights, got dtype={self.dtype!r}; pass dtype=None "
                                  "(int8 weights: quantize='int8').")
         self.quantize_ = self.quantize
-        self.batch_size_ = int(self.batch_size or DEFAULT_BATCH.get(self.device_.type, 64))
         dtype = self.dtype
         if dtype is None:
             dtype = torch.float16 if self.device_.type == "cuda" else torch.float32
@@ -442,15 +442,15 @@ class TextEncoder(ParamsMixin):
         self.model_ = model.to(self.device_).eval()
         self.fingerprint_ = fingerprint_model(path)
         self.session_, self.sessions_ = None, []
-        self.batch_tokens_ = DEFAULT_BATCH_TOKENS.get(self.device_.type, DEFAULT_BATCH_TOKENS["cpu"])
         if self.backend_ == "onnx":
             self.sessions_ = self._onnx_sessions()
             self.session_ = self.sessions_[0]
-            if len(self.sessions_) > 1:
-                self.batch_size_ = int(self.batch_size or DEFAULT_SESSION_BATCH[0])
-                self.batch_tokens_ = DEFAULT_SESSION_BATCH[1]
         elif self.quantize_ is not None:
             self.model_ = _quantize_linear(self.model_, self.quantize_)
+        device = self.device_.type
+        rows, self.batch_tokens_ = (DEFAULT_SESSION_BATCH if len(self.sessions_) > 1 else
+                                    (DEFAULT_BATCH.get(device, 64), DEFAULT_BATCH_TOKENS.get(device, DEFAULT_BATCH_TOKENS["cpu"])))
+        self.batch_size_ = int(self.batch_size or rows)
         tok = self.tokenizer_
         if tok.pad_token_id is None:  # causal LMs such as GPT-2 ship without a pad token
             if tok.eos_token is not None:
