@@ -50,10 +50,10 @@ POOLING_METHODS = ("mean", "cls", "last_token", "max")
 #: recipe before ``ONNX_FORMAT_VERSION`` 2), gave .985 / .795 / -2.9 % for ``"int8"``:
 #: at most query/key/value and feed-forward inputs of all-MiniLM-L6-v2 the [CLS] token's largest
 #: activation is 2-9x the other tokens', and one scale per tensor leaves the others few levels.
-#: Speed of ONNX Runtime ``"int8"`` on 1,000 short ml-1m documents, 2 cores: 2.24x
-#: sentence-transformers float32 in two runs (medians of 5 and 7 interleaved rounds, every round
-#: 1.99-2.75x) with batches of 32 texts (``DEFAULT_SESSION_BATCH``); 1.97-2.22x in three runs
-#: with 64 (ONNX Runtime float32 1.32-1.41x, per tensor 1.76-1.82x). Every mode meets the
+#: Speed of ONNX Runtime ``"int8"`` on 1,000 short ml-1m documents, 2 cores: 2.24-2.31x
+#: sentence-transformers float32 in three runs (medians of 5, 7 and 11 interleaved rounds, every
+#: round 1.99-2.75x) with batches of 32 texts (``DEFAULT_SESSION_BATCH``); 1.97-2.22x in three
+#: runs with 64 (ONNX Runtime float32 1.32-1.41x, per tensor 1.76-1.82x). Every mode meets the
 #: quality targets on ONNX Runtime; ``"int8"`` is the fastest.
 QUANTIZE_MODES = {
     "int8": "every Linear layer of the transformer (fastest; deviates most from float32)",

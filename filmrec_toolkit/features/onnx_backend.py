@@ -30,8 +30,8 @@ sentence-transformers float32 on 1,000 short documents, interleaved rounds, targ
   tokens few levels. SmoothQuant-style per-channel rescaling (calibrated on ml-100k documents;
   an exploratory script, not kept) made it worse (.940 / .694): the outliers are per token,
   not per channel.
-* per token (format 2, :func:`_per_token_int8`): ``.996 / .917 / -0.4 %``; 2.24x (medians
-  of two runs; 1.97-2.22x in three earlier runs with batches of 64 texts instead of 32) with
+* per token (format 2, :func:`_per_token_int8`): ``.996 / .917 / -0.4 %``; 2.24-2.31x (medians
+  of three runs; 1.97-2.22x in three earlier runs with batches of 64 texts instead of 32) with
   one single-threaded session per core encoding different batches (one
   2-thread session was slower, 1.81x vs 2.16x in one run: the per-token steps are small
   operators that mostly run on one thread). 8-bit weights were worse (.946 / .827): x86
